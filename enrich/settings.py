@@ -1,0 +1,31 @@
+"""Service settings, read from ``ENRICH_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENRICH_", env_file=".env", extra="ignore")
+
+    #: Embedded store directory, or the base URL of a remote SPARQL 1.1 server (``http(s)://…``).
+    store: str = str(Path("data") / "store")
+    #: Base IRI of our graphs and nodes (DESIGN §3).
+    base_iri: str = "https://data.heritage-enrich.example/"
+    #: Remote endpoints; by default Oxigraph server's layout under ``store`` (/query, /update, /store).
+    remote_query_url: str | None = None
+    remote_update_url: str | None = None
+    remote_gsp_url: str | None = None
+    remote_timeout_s: float = 60.0
+    #: Records written per ingest batch (memory stays bounded by this).
+    ingest_batch_records: int = 5000
+    #: Largest single input (file, archive member, stdin) accepted, in bytes.
+    max_input_bytes: int = 2 * 1024**3
+    #: Largest archive expansion accepted (all members together), in bytes.
+    max_archive_bytes: int = 8 * 1024**3
+
+
+def get_settings() -> Settings:
+    return Settings()
