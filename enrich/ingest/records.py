@@ -46,6 +46,12 @@ def split_line(line: str) -> tuple[str, str, str]:
     return line[:end_subject], line[end_subject + 1 : end_predicate], line[end_predicate + 1 : -2]
 
 
+def as_n_quads(lines: Iterable[str], graph: str) -> str:
+    """N-Triples lines as N-Quads text in ``graph``."""
+    # N-Triples escapes newlines inside literals, so " .\n" only ever ends a statement.
+    return ("\n".join(lines) + "\n").replace(" .\n", f" <{graph}> .\n")
+
+
 def checksum(lines: Iterable[str]) -> str:
     """SHA-256 of the record's sorted N-Triples, blank node labels masked (parsers relabel them)."""
     canonical = sorted(_BLANK_LABEL.sub("_:", line) if "_:" in line else line for line in lines)
@@ -78,8 +84,7 @@ class Record:
         ]
 
     def n_quads(self, graph: str) -> str:
-        suffix = f" <{graph}> .\n"
-        return "".join(line[:-2] + suffix for line in self.lines)
+        return as_n_quads(self.lines, graph)
 
 
 class RecordNotSplittable(ValueError):
@@ -129,26 +134,37 @@ class RecordSplitter:
 
     def _parse_buffer(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         """Split each buffered line once: CHOs with their satellites, and each subject's node objects."""
-        chos: dict[str, list[str]] = {}
+        typed: dict[str, list[str]] = {}
+        pointers: list[tuple[str, str]] = []
         links: dict[str, list[str]] = {}
         for subject, lines in (*self._context.items(), *self._by_subject.items()):
             targets = []
             for line in lines:
+                if '"' in line:  # a literal object (IRIs cannot hold a raw quote): no link to follow
+                    continue
                 _, predicate, obj = split_line(line)
                 if obj[0] == "<" or obj[0] == "_":
                     targets.append(obj)
                     if predicate == _TYPE and obj == _PROVIDED_CHO:
-                        chos.setdefault(subject, [])
+                        typed.setdefault(subject, [])
                     elif predicate in _LINKS_TO_CHO:
-                        chos.setdefault(obj, []).append(subject)
+                        pointers.append((subject, obj))
             links[subject] = targets
+        chos = typed
+        for satellite, cho in pointers:
+            # A node that is itself a ProvidedCHO is no satellite of another one (real records reuse
+            # the CHO's IRI for Europeana's own aggregation, pointing elsewhere).
+            if satellite not in typed:
+                chos.setdefault(cho, []).append(satellite)
         return chos, links
 
     def _flush(self, final: bool) -> Iterator[Record]:
         by_subject, context = self._by_subject, self._context
         chos, links = self._parse_buffer()
         # Context nodes were emitted already; only CHOs with something new in this window count.
-        chos = {cho: sats for cho, sats in chos.items() if cho in by_subject or any(s in by_subject for s in sats)}
+        chos = {
+            cho: sats for cho, sats in chos.items() if cho in by_subject or any(s in by_subject for s in sats)
+        }
         owned = {satellite for satellites in chos.values() for satellite in satellites} | set(chos)
 
         carried: set[str] = set()
@@ -164,6 +180,10 @@ class RecordSplitter:
             members = self._closure(cho, satellites, owned, links)
             if not final and members & carried:
                 continue
+            if final and len(chos) == 1 and not self._emitted_chos:
+                # A document holding one record: everything in it belongs to that record, including
+                # web resources nothing links to (EDM files list all of a record's resources).
+                members |= by_subject.keys()
             key = hash(cho)
             if key in self._emitted_chos:
                 raise RecordNotSplittable(

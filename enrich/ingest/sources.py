@@ -114,7 +114,9 @@ def _file_document(path: Path, explicit_format: str | None, required: bool = Fal
 def _stdin_document(explicit_format: str | None) -> Document:
     rdf_format = format_for("<stdin>", explicit_format)
     if rdf_format is None:
-        raise InputError("<stdin>", "reading from stdin needs --format (rdfxml, turtle, ntriples, nquads, jsonld)")
+        raise InputError(
+            "<stdin>", "reading from stdin needs --format (rdfxml, turtle, ntriples, nquads, jsonld)"
+        )
 
     @contextmanager
     def _open_stdin() -> Iterator[IO[bytes]]:

@@ -94,6 +94,18 @@ class Store(ABC):
     def construct(self, query: str) -> list[Triple]:
         """Run a CONSTRUCT or DESCRIBE query."""
 
+    def objects_of(self, subjects: Sequence[str], predicate: str, graph: str) -> dict[str, list[Term]]:
+        """For each subject IRI, the objects of ``predicate`` in ``graph`` (subjects without any are left out)."""
+        found: dict[str, list[Term]] = {}
+        for start in range(0, len(subjects), 1000):
+            values = " ".join(f"<{s}>" for s in subjects[start : start + 1000])
+            rows = self.select(
+                f"SELECT ?s ?o WHERE {{ GRAPH <{graph}> {{ VALUES ?s {{ {values} }} ?s <{predicate}> ?o }} }}"
+            )
+            for row in rows:
+                found.setdefault(row["s"].value, []).append(row["o"])
+        return found
+
     @abstractmethod
     def update(self, sparql_update: str) -> None:
         """Run a SPARQL 1.1 Update request atomically."""
@@ -136,10 +148,14 @@ class Store(ABC):
             self.update(text)
 
     @abstractmethod
-    def bulk_load(self, data: RdfInput, format: RdfFormat, graph: str | None = None) -> None:
+    def bulk_load(
+        self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False
+    ) -> None:
         """Load a large amount of RDF fast, without the guarantees of a transaction.
 
         ``graph`` names the target graph for triple formats; quad formats carry their own graphs.
+        ``lenient`` accepts IRIs that break RFC 3987 (real records contain IRIs with spaces) where the
+        store can; the ingest parses and checks them itself first.
         """
 
     # -- counts ----------------------------------------------------------------------------------

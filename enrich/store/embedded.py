@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions, QueryTriples, RdfFormat, Triple
 from pyoxigraph import Store as OxStore
 
-from enrich.store.base import QuerySyntaxError, RdfInput, Solution, Store, StoreError
+from enrich.store.base import QuerySyntaxError, RdfInput, Solution, Store, StoreError, Term
 
 
 class EmbeddedStore(Store):
@@ -76,6 +77,19 @@ class EmbeddedStore(Store):
         except (OSError, RuntimeError) as exc:  # e.g. CREATE GRAPH of an existing graph
             raise StoreError(f"update failed on {self.location}: {exc}") from exc
 
+    def objects_of(self, subjects: Sequence[str], predicate: str, graph: str) -> dict[str, list[Term]]:
+        # Direct index look-ups: several times faster than a SPARQL join over a VALUES block.
+        predicate_node, graph_node = NamedNode(predicate), NamedNode(graph)
+        found: dict[str, list[Term]] = {}
+        for subject in subjects:
+            objects = [
+                q.object
+                for q in self._store.quads_for_pattern(NamedNode(subject), predicate_node, None, graph_node)
+            ]
+            if objects:
+                found[subject] = objects
+        return found
+
     def read_graph(self, graph: str) -> list[Triple]:
         return [
             Triple(q.subject, q.predicate, q.object)
@@ -98,13 +112,15 @@ class EmbeddedStore(Store):
         if self._store.contains_named_graph(node):
             self._store.remove_graph(node)
 
-    def bulk_load(self, data: RdfInput, format: RdfFormat, graph: str | None = None) -> None:
+    def bulk_load(
+        self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False
+    ) -> None:
         to_graph = NamedNode(graph) if graph is not None else None
         try:
             if isinstance(data, Path):
-                self._store.bulk_load(path=str(data), format=format, to_graph=to_graph)
+                self._store.bulk_load(path=str(data), format=format, to_graph=to_graph, lenient=lenient)
             else:
-                self._store.bulk_load(data, format=format, to_graph=to_graph)
+                self._store.bulk_load(data, format=format, to_graph=to_graph, lenient=lenient)
         except SyntaxError as exc:
             raise StoreError(
                 f"bulk load into {self.location} failed, the data does not parse: {exc}"

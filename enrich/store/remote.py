@@ -210,7 +210,11 @@ class RemoteStore(Store):
             raise self._fail(response, "deleting a graph")
 
     # -- writes ----------------------------------------------------------------------------------
-    def bulk_load(self, data: RdfInput, format: RdfFormat, graph: str | None = None) -> None:
+    def bulk_load(
+        self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False
+    ) -> None:
+        # ``lenient`` is not part of the Graph Store Protocol; Oxigraph server parses uploads strictly.
+        del lenient
         headers = {"Content-Type": format.media_type}
         params: dict[str, str] | None
         if not format.supports_datasets:

@@ -1,0 +1,210 @@
+"""The ``enrich`` command line. Imports stay inside the commands so ``enrich --help`` starts fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+# Exit codes, documented in the README.
+OK, FAILURE, USAGE, BAD_INPUT, INVALID_RECORDS, STORE_FAILURE, NOT_FOUND = 0, 1, 2, 3, 4, 5, 6
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        help="embedded store directory, ':memory:', or the base URL of a SPARQL 1.1 server "
+        "(default: ENRICH_STORE or ./data/store)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="enrich", description="Linked-data enrichment service for cultural-heritage records."
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="ingest the bundled sample records into a local store and summarise")
+    _add_store(demo)
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="ingest EDM records (RDF/XML, Turtle, N-Triples, N-Quads, JSON-LD; files, folders, .zip, .tar.gz, -)",
+        description="Ingest EDM records. The whole run is one transaction: on any error nothing is written.",
+    )
+    ingest.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory, archive, or - for stdin")
+    _add_store(ingest)
+    ingest.add_argument("--format", help="input format when it cannot be told from the name (needed for stdin)")
+    ingest.add_argument("--dataset", help="dataset name recorded for these records (default: edm:datasetName)")
+    ingest.add_argument("--base-iri", help="base IRI for relative IRIs in the input")
+    ingest.add_argument("--no-validate", action="store_true", help="skip the SHACL checks (shapes/edm.ttl)")
+    ingest.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid records and report the invalid ones"
+    )
+    ingest.add_argument("--report", type=Path, help="write the ingest report (JSON) to this file")
+    progress = ingest.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="show progress")
+    progress.add_argument("--quiet", dest="progress", action="store_false", help="no progress display")
+
+    delete = commands.add_parser("delete", help="mark records deleted (kept as deleted for harvesters)")
+    delete.add_argument("records", nargs="+", metavar="RECORD", help="record id or ProvidedCHO IRI")
+    _add_store(delete)
+
+    stats = commands.add_parser("stats", help="records, triples, providers and datasets in the store")
+    _add_store(stats)
+
+    export = commands.add_parser("export", help="print one record as ingested")
+    export.add_argument("record", metavar="RECORD", help="record id or ProvidedCHO IRI")
+    export.add_argument(
+        "--format", default="turtle", choices=["turtle", "ntriples", "nquads", "rdfxml", "jsonld"]
+    )
+    export.add_argument("--output", type=Path, help="write to this file instead of standard output")
+    _add_store(export)
+
+    recover = commands.add_parser("recover", help="finish or undo ingests interrupted by a crash")
+    _add_store(recover)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from enrich import __version__
+
+        print(__version__)
+        return OK
+    if args.command is None:
+        parser.print_help()
+        return USAGE
+    handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
+    from enrich.ingest.errors import InputError, ValidationFailed
+    from enrich.records_admin import RecordNotFound
+    from enrich.store.base import StoreError
+
+    try:
+        return handler(args)
+    except InputError as exc:
+        print(f"error: {exc}\nnothing was written.", file=sys.stderr)
+        return BAD_INPUT
+    except ValidationFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return INVALID_RECORDS
+    except RecordNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return NOT_FOUND
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return STORE_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted; the ingest was rolled back.", file=sys.stderr)
+        return 130
+
+
+def _context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from enrich.namespaces import Graphs
+    from enrich.settings import Settings
+    from enrich.store import open_store
+
+    settings = Settings()
+    store = open_store(args.store, settings)
+    return settings, store, Graphs(settings.base_iri)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from enrich.ingest import IngestOptions, Ingestor, documents
+
+    settings, store, _ = _context(args)
+    options = IngestOptions(
+        validate=not args.no_validate,
+        skip_invalid=args.skip_invalid,
+        dataset=args.dataset,
+        base_iri=args.base_iri,
+        report_path=args.report,
+        progress=args.progress,
+    )
+    with store:
+        report = Ingestor(store, settings, options).run(
+            documents(args.inputs, args.format, settings.max_archive_bytes)
+        )
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(report.summary())
+    if report.invalid:
+        print(f"{len(report.invalid)} invalid record(s) skipped; see {report.report_path}", file=sys.stderr)
+    return OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from enrich.ingest import IngestOptions, Ingestor, documents
+    from enrich.records_admin import stats
+    from enrich.resources import samples_dir
+
+    settings, store, graphs = _context(args)
+    with store:
+        report = Ingestor(store, settings, IngestOptions(progress=False)).run(
+            documents([str(samples_dir())])
+        )
+        print(f"ingested the bundled samples into {store.location}")
+        print(report.summary())
+        print(stats(store, graphs).render())
+    return OK
+
+
+def _delete(args: argparse.Namespace) -> int:
+    from enrich.records_admin import delete_record
+
+    _, store, graphs = _context(args)
+    with store:
+        for reference in args.records:
+            print(f"deleted {delete_record(store, graphs, reference)}")
+    return OK
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from enrich.records_admin import stats
+
+    _, store, graphs = _context(args)
+    with store:
+        print(stats(store, graphs).render())
+    return OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from enrich.records_admin import export_record
+
+    _, store, graphs = _context(args)
+    with store:
+        data = export_record(store, graphs, args.record, args.format)
+    if args.output:
+        args.output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return OK
+
+
+def _recover(args: argparse.Namespace) -> int:
+    from enrich.ingest.journal import recover
+
+    _, store, graphs = _context(args)
+    with store:
+        done = recover(store, graphs)
+    print("\n".join(done) if done else "nothing to recover")
+    return OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": _demo,
+    "ingest": _ingest,
+    "delete": _delete,
+    "stats": _stats,
+    "export": _export,
+    "recover": _recover,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""The ingest run: documents → records → (validation) → journalled bulk writes, all or nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+
+import pyoxigraph
+from pyoxigraph import RdfFormat
+
+from enrich.ingest import registry
+from enrich.ingest.errors import InputError, ValidationFailed
+from enrich.ingest.journal import IngestJournal, recover
+from enrich.ingest.progress import Progress
+from enrich.ingest.records import Record, RecordNotSplittable, RecordSplitter
+from enrich.ingest.safety import LimitedStream
+from enrich.ingest.sources import Document
+from enrich.ingest.writer import Batch, write_batches
+from enrich.namespaces import ENR, Graphs
+from enrich.settings import Settings
+from enrich.store.base import Store
+from enrich.store.embedded import EmbeddedStore
+from enrich.validation import CompiledShapes, Violation
+
+# Triples pulled from the parser per serialisation call: large enough to amortise the call, small
+# enough to keep memory flat on million-record files.
+_PARSE_CHUNK = 50_000
+# Invalid records listed in full in an error message (all of them go to the report file).
+_LISTED_INVALID = 20
+
+
+@dataclass
+class IngestOptions:
+    validate: bool = True
+    skip_invalid: bool = False
+    dataset: str | None = None
+    #: Base IRI for relative IRIs in the input (``rdf:about="#x"``); default ``{base_iri}resource/``.
+    base_iri: str | None = None
+    report_path: Path | None = None
+    progress: bool | None = None
+
+
+@dataclass
+class InvalidRecord:
+    record_id: str
+    cho: str
+    source: str
+    violations: list[Violation]
+
+    def describe(self) -> str:
+        rules = "; ".join(
+            f"{v.path or 'record'}: {v.message} [{v.shape.rsplit('#', 1)[-1]}]" for v in self.violations
+        )
+        return f"<{self.cho}> ({self.source}): {rules}"
+
+
+@dataclass
+class IngestReport:
+    transaction: str
+    documents: int = 0
+    records: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid: list[InvalidRecord] = field(default_factory=list)
+    orphan_triples: int = 0
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    report_path: str | None = None
+
+    @property
+    def written(self) -> int:
+        return self.new + self.updated
+
+    def summary(self) -> str:
+        rate = self.records / self.seconds if self.seconds else 0.0
+        text = (
+            f"{self.documents} document(s), {self.records} record(s): {self.new} new, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {len(self.invalid)} invalid; {self.seconds:.2f} s ({rate:,.0f} records/s)"
+        )
+        if self.report_path:
+            text += f"; report: {self.report_path}"
+        return text
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["invalid"] = [
+            {**asdict(item), "violations": [asdict(v) for v in item.violations]} for item in self.invalid
+        ]
+        return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+class Ingestor:
+    """Ingests documents into a store as one all-or-nothing transaction."""
+
+    def __init__(
+        self, store: Store, settings: Settings | None = None, options: IngestOptions | None = None
+    ) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        self.options = options or IngestOptions()
+        self.graphs = Graphs(self.settings.base_iri)
+        self.base_iri = self.options.base_iri or self.graphs.base + "/resource/"
+        self.shapes = CompiledShapes.edm() if self.options.validate else None
+        self._seen: dict[str, str] = {}
+
+    def run(self, documents: Iterable[Document]) -> IngestReport:
+        docs = list(documents)
+        tx_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        report = IngestReport(transaction=tx_id)
+        started = time.perf_counter()
+        if isinstance(self.store, EmbeddedStore):
+            # The embedded store is locked to this process, so any unfinished ingest is a crashed one.
+            report.warnings += recover(self.store, self.graphs)
+        journal = IngestJournal(self.store, self.graphs, tx_id)
+        journal.begin(", ".join(d.name for d in docs)[:2000])
+        progress = Progress(sum(d.size or 0 for d in docs) or None, self.options.progress)
+        self._registry_empty = not self.store.ask(
+            f"ASK {{ GRAPH <{self.graphs.system}> {{ ?record <{ENR}checksum> ?checksum }} }}"
+        )
+        try:
+            write_batches(self.store, journal, self._batches(docs, report, progress))
+            self._check_invalid(report)
+            journal.commit()
+        except BaseException:
+            journal.rollback()
+            raise
+        finally:
+            progress.close()
+            report.seconds = time.perf_counter() - started
+            self._write_report(report)
+        return report
+
+    def _batches(self, docs: list[Document], report: IngestReport, progress: Progress) -> Iterator[Batch]:
+        batch: list[Record] = []
+        finished_bytes = 0
+        batch_size = self.settings.ingest_batch_records
+        for doc in docs:
+            report.documents += 1
+            for record, stream in self._document_records(doc, report):
+                report.records += 1
+                self._claim(record)
+                if self.shapes is not None:
+                    violations = self.shapes.validate(record.triples)
+                    if violations:
+                        report.invalid.append(InvalidRecord(record.id, record.cho, record.source, violations))
+                        continue
+                if report.invalid and not self.options.skip_invalid:
+                    continue  # this ingest will be rolled back: keep validating, stop writing
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    yield from self._prepare(batch, report)
+                    batch = []
+                progress.update(report.records, finished_bytes + stream.bytes_read)
+            finished_bytes += doc.size or 0
+        if batch and not (report.invalid and not self.options.skip_invalid):
+            yield from self._prepare(batch, report)
+
+    def _claim(self, record: Record) -> None:
+        first = self._seen.get(record.id)
+        if first is not None:
+            raise InputError(
+                record.source, f"record <{record.cho}> was already read from {first} in this ingest"
+            )
+        self._seen[record.id] = record.source
+
+    def _prepare(self, records: list[Record], report: IngestReport) -> Iterator[Batch]:
+        """Turn records into one batch of N-Quads, leaving out those the store already holds unchanged."""
+        ids = [r.id for r in records]
+        # A first load into an empty registry needs no look-ups (the common case for big loads).
+        known = {} if self._registry_empty else registry.lookup(self.store, self.graphs, ids)
+        new_ids: list[str] = []
+        replaced_ids: list[str] = []
+        parts: list[str] = []
+        for record in records:
+            known_checksum = known.get(record.id)
+            if known_checksum == record.checksum:
+                report.unchanged += 1
+                continue
+            if known_checksum is None:
+                new_ids.append(record.id)
+                report.new += 1
+            else:
+                replaced_ids.append(record.id)
+                report.updated += 1
+            parts.append(record.n_quads(self.graphs.record(record.id)))
+            parts.append(registry.registry_n_quads(record, self.graphs, self.options.dataset))
+        if parts:
+            yield Batch(new_ids, replaced_ids, "".join(parts).encode("utf-8"))
+
+    def _check_invalid(self, report: IngestReport) -> None:
+        if not report.invalid or self.options.skip_invalid:
+            return
+        listed = "\n".join(f"  - {item.describe()}" for item in report.invalid[:_LISTED_INVALID])
+        more = len(report.invalid) - _LISTED_INVALID
+        extra = f"\n  … and {more} more (see the report)" if more > 0 else ""
+        raise ValidationFailed(
+            f"{len(report.invalid)} record(s) break the EDM rules; nothing was written "
+            f"(use --skip-invalid to import the valid ones):\n{listed}{extra}",
+            len(report.invalid),
+        )
+
+    def _write_report(self, report: IngestReport) -> None:
+        path = self.options.report_path
+        if path is None and report.invalid:
+            path = Path(f"ingest-report-{report.transaction}.json")
+        if path is not None:
+            path.write_text(report.to_json(), encoding="utf-8")
+            report.report_path = str(path)
+
+    # -- parsing -----------------------------------------------------------------------------------
+    def _document_records(
+        self, doc: Document, report: IngestReport
+    ) -> Iterator[tuple[Record, LimitedStream]]:
+        """Records of one document. Strict parsing first; IRIs that break RFC 3987 (spaces, say), which
+        real Europeana records contain, get a second, lenient pass and a warning."""
+        emitted: set[str] = set()
+        for lenient in (False, True):
+            splitter = RecordSplitter(doc.name)
+            with doc.open(self.settings.max_input_bytes) as stream:
+                try:
+                    lines = self._lines(doc, stream, lenient)
+                    for record in chain(splitter.feed(lines), splitter.finish()):
+                        if record.id not in emitted:
+                            emitted.add(record.id)
+                            yield record, stream
+                except _InvalidIri as exc:
+                    report.warnings.append(f"{doc.name}: {exc}; IRIs kept as written")
+                    continue
+                except RecordNotSplittable as exc:
+                    raise InputError(doc.name, str(exc)) from exc
+            if splitter.orphans:
+                report.orphan_triples += len(splitter.orphans)
+                subjects = sorted({line.split(" ", 1)[0] for line in splitter.orphans})
+                report.warnings.append(
+                    f"{doc.name}: {len(splitter.orphans)} triple(s) about {len(subjects)} resource(s) belong to "
+                    f"no record and were not imported (first: {subjects[0]})"
+                )
+            if not emitted:
+                raise InputError(
+                    doc.name, "no EDM record found (no edm:ProvidedCHO, edm:aggregatedCHO or ore:proxyFor)"
+                )
+            return
+
+    def _lines(self, doc: Document, stream: LimitedStream, lenient: bool) -> Iterator[str]:
+        parser = pyoxigraph.parse(
+            stream, doc.format, base_iri=self.base_iri, rename_blank_nodes=True, lenient=lenient
+        )
+        has_graphs = doc.format in (RdfFormat.N_QUADS, RdfFormat.TRIG)
+        read = 0
+        while True:
+            try:
+                chunk = list(islice(parser, _PARSE_CHUNK))
+            except SyntaxError as exc:
+                raise _syntax_error(doc, exc, read, lenient) from exc
+            if not chunk:
+                return
+            read += len(chunk)
+            if has_graphs:  # records are rebuilt from triples; the input's graph names carry no meaning here
+                chunk = [pyoxigraph.Triple(q.subject, q.predicate, q.object) for q in chunk]
+            text = pyoxigraph.serialize(chunk, format=RdfFormat.N_TRIPLES)
+            yield from text.decode("utf-8").split("\n")
+
+
+class _InvalidIri(Exception):
+    pass
+
+
+def _syntax_error(doc: Document, exc: SyntaxError, triples_read: int, lenient: bool) -> Exception:
+    message = str(exc.msg if exc.msg else exc)
+    if not lenient and ("IRI" in message or "iri" in message):
+        return _InvalidIri(message)
+    where = "" if exc.lineno else f" (after {triples_read:,} triples)"
+    return InputError(doc.name, f"{doc.format.name} syntax error: {message}{where}", exc.lineno, exc.offset)

@@ -1,0 +1,115 @@
+"""Read-side operations on ingested records: resolve ids, export, statistics, delete."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pyoxigraph
+from pyoxigraph import RdfFormat
+
+from enrich.ingest.records import record_id
+from enrich.ingest.registry import mark_deleted
+from enrich.namespaces import DC, DCTERMS, EDM, ENR, ORE, RDF, SKOS, Graphs
+from enrich.store.base import Store
+
+_RECORD_ID = re.compile(r"^[A-Za-z0-9._-]*-[0-9a-f]{12}$")
+EXPORT_FORMATS: dict[str, RdfFormat] = {
+    "turtle": RdfFormat.TURTLE,
+    "ntriples": RdfFormat.N_TRIPLES,
+    "nquads": RdfFormat.N_QUADS,
+    "rdfxml": RdfFormat.RDF_XML,
+    "jsonld": RdfFormat.JSON_LD,
+}
+PREFIXES = {"rdf": RDF, "dc": DC, "dcterms": DCTERMS, "edm": EDM, "ore": ORE, "skos": SKOS}
+
+
+class RecordNotFound(LookupError):
+    pass
+
+
+def resolve_record_id(reference: str) -> str:
+    """Accept a record id (as ``enrich stats``/exports show) or the record's ProvidedCHO IRI."""
+    return reference if _RECORD_ID.match(reference) else record_id(reference)
+
+
+def export_record(store: Store, graphs: Graphs, reference: str, format_name: str) -> bytes:
+    rid = resolve_record_id(reference)
+    triples = store.read_graph(graphs.record(rid))
+    if not triples:
+        raise RecordNotFound(f"no record {reference!r} in {store.location}")
+    rdf_format = EXPORT_FORMATS[format_name]
+    if rdf_format == RdfFormat.N_QUADS:
+        graph = pyoxigraph.NamedNode(graphs.record(rid))
+        quads = [pyoxigraph.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+        return pyoxigraph.serialize(quads, format=rdf_format)
+    prefixes = PREFIXES if rdf_format in (RdfFormat.TURTLE, RdfFormat.RDF_XML) else None
+    return pyoxigraph.serialize(triples, format=rdf_format, prefixes=prefixes)
+
+
+def delete_record(store: Store, graphs: Graphs, reference: str) -> str:
+    rid = resolve_record_id(reference)
+    if not mark_deleted(store, graphs, rid):
+        raise RecordNotFound(f"no record {reference!r} in {store.location}")
+    return rid
+
+
+@dataclass
+class Stats:
+    records: int
+    deleted: int
+    triples: int
+    record_triples: int
+    providers: list[tuple[str, int]] = field(default_factory=list)
+    data_providers: list[tuple[str, int]] = field(default_factory=list)
+    datasets: list[tuple[str, int]] = field(default_factory=list)
+    edm_types: list[tuple[str, int]] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [
+            f"records:   {self.records:,} (+{self.deleted:,} deleted)",
+            f"triples:   {self.triples:,} in the store, {self.record_triples:,} in record graphs",
+        ]
+        for title, counts in (
+            ("providers", self.providers),
+            ("data providers", self.data_providers),
+            ("datasets", self.datasets),
+            ("EDM types", self.edm_types),
+        ):
+            lines.append(f"{title} ({len(counts)}):")
+            lines += [f"  {count:>8,}  {name}" for name, count in counts[:10]]
+            if len(counts) > 10:
+                lines.append(f"  … and {len(counts) - 10} more")
+        return "\n".join(lines)
+
+
+def stats(store: Store, graphs: Graphs) -> Stats:
+    system = f"<{graphs.system}>"
+
+    def count_where(pattern: str) -> int:
+        rows = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {system} {{ {pattern} }} }}")
+        return int(rows[0]["n"].value)
+
+    def breakdown(predicate: str) -> list[tuple[str, int]]:
+        rows = store.select(
+            f"SELECT ?v (COUNT(?r) AS ?n) WHERE {{ GRAPH {system} {{ ?r <{ENR}{predicate}> ?v ; "
+            f'<{ENR}deleted> false }} }} GROUP BY ?v ORDER BY DESC(?n) STR(?v)'
+        )
+        return [(row["v"].value, int(row["n"].value)) for row in rows]
+
+    record_triples = int(
+        store.select(
+            "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+            f'FILTER(STRSTARTS(STR(?g), "{graphs.record_prefix}")) }}'
+        )[0]["n"].value
+    )
+    return Stats(
+        records=count_where(f"?r <{ENR}deleted> false"),
+        deleted=count_where(f"?r <{ENR}deleted> true"),
+        triples=store.count_triples(),
+        record_triples=record_triples,
+        providers=breakdown("provider"),
+        data_providers=breakdown("dataProvider"),
+        datasets=breakdown("dataset"),
+        edm_types=breakdown("edmType"),
+    )
