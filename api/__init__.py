@@ -1,0 +1,1 @@
+"""The FastAPI application (SPARQL, REST, OAI-PMH, reviewer page) arrives with the serving issue."""
