@@ -57,9 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="print one record as ingested")
     export.add_argument("record", metavar="RECORD", help="record id or ProvidedCHO IRI")
-    export.add_argument(
-        "--format", default="turtle", choices=["turtle", "ntriples", "nquads", "rdfxml", "jsonld"]
-    )
+    export.add_argument("--format", default="turtle", choices=["turtle", "ntriples", "nquads", "rdfxml", "jsonld"])
     export.add_argument("--output", type=Path, help="write to this file instead of standard output")
     _add_store(export)
 
@@ -126,9 +124,7 @@ def _ingest(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     with store:
-        report = Ingestor(store, settings, options).run(
-            documents(args.inputs, args.format, settings.max_archive_bytes)
-        )
+        report = Ingestor(store, settings, options).run(documents(args.inputs, args.format, settings.max_archive_bytes))
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(report.summary())
@@ -144,9 +140,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     settings, store, graphs = _context(args)
     with store:
-        report = Ingestor(store, settings, IngestOptions(progress=False)).run(
-            documents([str(samples_dir())])
-        )
+        report = Ingestor(store, settings, IngestOptions(progress=False)).run(documents([str(samples_dir())]))
         print(f"ingested the bundled samples into {store.location}")
         print(report.summary())
         print(stats(store, graphs).render())

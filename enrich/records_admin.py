@@ -11,7 +11,7 @@ from pyoxigraph import RdfFormat
 from enrich.ingest.records import record_id
 from enrich.ingest.registry import mark_deleted
 from enrich.namespaces import DC, DCTERMS, EDM, ENR, ORE, RDF, SKOS, Graphs
-from enrich.store.base import Store
+from enrich.store.base import Store, text
 
 _RECORD_ID = re.compile(r"^[A-Za-z0-9._-]*-[0-9a-f]{12}$")
 EXPORT_FORMATS: dict[str, RdfFormat] = {
@@ -42,9 +42,14 @@ def export_record(store: Store, graphs: Graphs, reference: str, format_name: str
     if rdf_format == RdfFormat.N_QUADS:
         graph = pyoxigraph.NamedNode(graphs.record(rid))
         quads = [pyoxigraph.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
-        return pyoxigraph.serialize(quads, format=rdf_format)
+        return _serialized(pyoxigraph.serialize(quads, format=rdf_format))
     prefixes = PREFIXES if rdf_format in (RdfFormat.TURTLE, RdfFormat.RDF_XML) else None
-    return pyoxigraph.serialize(triples, format=rdf_format, prefixes=prefixes)
+    return _serialized(pyoxigraph.serialize(triples, format=rdf_format, prefixes=prefixes))
+
+
+def _serialized(data: bytes | None) -> bytes:
+    assert data is not None, "serialize() returns bytes when no output is given"
+    return data
 
 
 def delete_record(store: Store, graphs: Graphs, reference: str) -> str:
@@ -88,20 +93,22 @@ def stats(store: Store, graphs: Graphs) -> Stats:
 
     def count_where(pattern: str) -> int:
         rows = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {system} {{ {pattern} }} }}")
-        return int(rows[0]["n"].value)
+        return int(text(rows[0]["n"]))
 
     def breakdown(predicate: str) -> list[tuple[str, int]]:
         rows = store.select(
             f"SELECT ?v (COUNT(?r) AS ?n) WHERE {{ GRAPH {system} {{ ?r <{ENR}{predicate}> ?v ; "
-            f'<{ENR}deleted> false }} }} GROUP BY ?v ORDER BY DESC(?n) STR(?v)'
+            f"<{ENR}deleted> false }} }} GROUP BY ?v ORDER BY DESC(?n) STR(?v)"
         )
-        return [(row["v"].value, int(row["n"].value)) for row in rows]
+        return [(text(row["v"]), int(text(row["n"]))) for row in rows]
 
     record_triples = int(
-        store.select(
-            "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
-            f'FILTER(STRSTARTS(STR(?g), "{graphs.record_prefix}")) }}'
-        )[0]["n"].value
+        text(
+            store.select(
+                "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+                f'FILTER(STRSTARTS(STR(?g), "{graphs.record_prefix}")) }}'
+            )[0]["n"]
+        )
     )
     return Stats(
         records=count_where(f"?r <{ENR}deleted> false"),

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from enrich.namespaces import ENR, PROV, RDF_TYPE, XSD, Graphs
-from enrich.store.base import Store
+from enrich.store.base import Store, text
 
 _IN_PROGRESS = f"<{ENR}InProgress>"
 _COMMITTED = f"<{ENR}Committed>"
@@ -122,8 +122,8 @@ class IngestJournal:
         touched: list[str] = []
         replaced: list[str] = []
         for row in rows:
-            target = replaced if row["kind"].value == f"{ENR}replaced" else touched
-            target.extend(row["ids"].value.split())
+            target = replaced if text(row["kind"]) == f"{ENR}replaced" else touched
+            target.extend(text(row["ids"]).split())
         return touched, replaced
 
     def _clean_up(self) -> None:
@@ -131,9 +131,7 @@ class IngestJournal:
         for chunk in _chunks(replaced, _IDS_PER_UPDATE):
             self.store.update(
                 " ;\n".join(
-                    f"DROP SILENT GRAPH {self._backup(kind, rid)}"
-                    for rid in chunk
-                    for kind in ("record", "registry")
+                    f"DROP SILENT GRAPH {self._backup(kind, rid)}" for rid in chunk for kind in ("record", "registry")
                 )
             )
         self.store.update(f"DELETE WHERE {{ GRAPH {self._system} {{ {self.node} ?p ?o }} }}")
@@ -147,9 +145,9 @@ def unfinished_ingests(store: Store, graphs: Graphs) -> list[tuple[str, bool]]:
         f"<{ENR}state> ?state }} }}"
     )
     return [
-        (row["tx"].value.removeprefix(prefix), row["state"].value == f"{ENR}Committed")
+        (text(row["tx"]).removeprefix(prefix), text(row["state"]) == f"{ENR}Committed")
         for row in rows
-        if row["tx"].value.startswith(prefix)
+        if text(row["tx"]).startswith(prefix)
     ]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import chain, islice
 from pathlib import Path
+from typing import IO, cast
 
 import pyoxigraph
 from pyoxigraph import RdfFormat
@@ -53,9 +54,7 @@ class InvalidRecord:
     violations: list[Violation]
 
     def describe(self) -> str:
-        rules = "; ".join(
-            f"{v.path or 'record'}: {v.message} [{v.shape.rsplit('#', 1)[-1]}]" for v in self.violations
-        )
+        rules = "; ".join(f"{v.path or 'record'}: {v.message} [{v.shape.rsplit('#', 1)[-1]}]" for v in self.violations)
         return f"<{self.cho}> ({self.source}): {rules}"
 
 
@@ -98,9 +97,7 @@ class IngestReport:
 class Ingestor:
     """Ingests documents into a store as one all-or-nothing transaction."""
 
-    def __init__(
-        self, store: Store, settings: Settings | None = None, options: IngestOptions | None = None
-    ) -> None:
+    def __init__(self, store: Store, settings: Settings | None = None, options: IngestOptions | None = None) -> None:
         self.store = store
         self.settings = settings or Settings()
         self.options = options or IngestOptions()
@@ -164,9 +161,7 @@ class Ingestor:
     def _claim(self, record: Record) -> None:
         first = self._seen.get(record.id)
         if first is not None:
-            raise InputError(
-                record.source, f"record <{record.cho}> was already read from {first} in this ingest"
-            )
+            raise InputError(record.source, f"record <{record.cho}> was already read from {first} in this ingest")
         self._seen[record.id] = record.source
 
     def _prepare(self, records: list[Record], report: IngestReport) -> Iterator[Batch]:
@@ -214,9 +209,7 @@ class Ingestor:
             report.report_path = str(path)
 
     # -- parsing -----------------------------------------------------------------------------------
-    def _document_records(
-        self, doc: Document, report: IngestReport
-    ) -> Iterator[tuple[Record, LimitedStream]]:
+    def _document_records(self, doc: Document, report: IngestReport) -> Iterator[tuple[Record, LimitedStream]]:
         """Records of one document. Strict parsing first; IRIs that break RFC 3987 (spaces, say), which
         real Europeana records contain, get a second, lenient pass and a warning."""
         emitted: set[str] = set()
@@ -249,7 +242,11 @@ class Ingestor:
 
     def _lines(self, doc: Document, stream: LimitedStream, lenient: bool) -> Iterator[str]:
         parser = pyoxigraph.parse(
-            stream, doc.format, base_iri=self.base_iri, rename_blank_nodes=True, lenient=lenient
+            cast(IO[bytes], stream),
+            doc.format,
+            base_iri=self.base_iri,
+            rename_blank_nodes=True,
+            lenient=lenient,
         )
         has_graphs = doc.format in (RdfFormat.N_QUADS, RdfFormat.TRIG)
         read = 0
@@ -263,7 +260,7 @@ class Ingestor:
             read += len(chunk)
             if has_graphs:  # records are rebuilt from triples; the input's graph names carry no meaning here
                 chunk = [pyoxigraph.Triple(q.subject, q.predicate, q.object) for q in chunk]
-            text = pyoxigraph.serialize(chunk, format=RdfFormat.N_TRIPLES)
+            text = pyoxigraph.serialize(chunk, format=RdfFormat.N_TRIPLES) or b""
             yield from text.decode("utf-8").split("\n")
 
 

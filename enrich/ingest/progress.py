@@ -8,9 +8,7 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(
-        self, total_bytes: int | None, enabled: bool | None = None, stream: TextIO | None = None
-    ) -> None:
+    def __init__(self, total_bytes: int | None, enabled: bool | None = None, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.total_bytes = total_bytes

@@ -162,9 +162,7 @@ class RecordSplitter:
         by_subject, context = self._by_subject, self._context
         chos, links = self._parse_buffer()
         # Context nodes were emitted already; only CHOs with something new in this window count.
-        chos = {
-            cho: sats for cho, sats in chos.items() if cho in by_subject or any(s in by_subject for s in sats)
-        }
+        chos = {cho: sats for cho, sats in chos.items() if cho in by_subject or any(s in by_subject for s in sats)}
         owned = {satellite for satellites in chos.values() for satellite in satellites} | set(chos)
 
         carried: set[str] = set()
@@ -208,9 +206,7 @@ class RecordSplitter:
             # The carried-over part alone fills a window: grow it rather than loop without progress.
             self.window *= 2
 
-    def _members_of_current(
-        self, chos: dict[str, list[str]], owned: set[str], links: dict[str, list[str]]
-    ) -> set[str]:
+    def _members_of_current(self, chos: dict[str, list[str]], owned: set[str], links: dict[str, list[str]]) -> set[str]:
         last = self._last_subject
         for cho, satellites in chos.items():
             members = self._closure(cho, satellites, owned, links)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from enrich.ingest.journal import _literal, now_literal
 from enrich.ingest.records import Record, as_n_quads, split_line
 from enrich.namespaces import EDM, ENR, RDF_TYPE, XSD, Graphs
-from enrich.store.base import Store
+from enrich.store.base import Store, text
 
 _PROVIDER = f"<{EDM}provider>"
 _DATA_PROVIDER = f"<{EDM}dataProvider>"
@@ -40,9 +40,7 @@ def record_facts(record: Record) -> dict[str, list[str]]:
     return facts
 
 
-def registry_lines(
-    record: Record, graphs: Graphs, dataset: str | None, datestamp: str | None = None
-) -> list[str]:
+def registry_lines(record: Record, graphs: Graphs, dataset: str | None, datestamp: str | None = None) -> list[str]:
     """The registry triples of a freshly ingested record, as N-Triples lines (without the graph)."""
     node = f"<{graphs.record_node(record.id)}>"
     facts = record_facts(record)
@@ -67,7 +65,7 @@ def lookup(store: Store, graphs: Graphs, record_ids: Sequence[str]) -> dict[str,
     nodes = [graphs.record_node(rid) for rid in record_ids]
     found = store.objects_of(nodes, f"{ENR}checksum", graphs.system)
     prefix = graphs.record_node("")
-    return {node.removeprefix(prefix): values[0].value for node, values in found.items() if values}
+    return {node.removeprefix(prefix): text(values[0]) for node, values in found.items() if values}
 
 
 def mark_deleted(store: Store, graphs: Graphs, record_id: str) -> bool:

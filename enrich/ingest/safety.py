@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import IO
+from typing import Protocol
 
 from enrich.ingest.errors import InputError
 
@@ -19,13 +19,19 @@ _PROCESSING_INSTRUCTION = re.compile(rb"<\?.*?\?>", re.S)
 _COMMENT = re.compile(rb"<!--.*?-->", re.S)
 
 
+class Readable(Protocol):
+    """A byte stream: a file, an archive member, the stdin spool."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class LimitedStream(io.RawIOBase):
     """Reads a binary stream, counting bytes and refusing more than ``limit``.
 
     ``prefix`` are bytes already taken from ``raw`` (to inspect the prolog) and given back first.
     """
 
-    def __init__(self, raw: IO[bytes], limit: int, name: str, prefix: bytes = b"") -> None:
+    def __init__(self, raw: Readable, limit: int, name: str, prefix: bytes = b"") -> None:
         super().__init__()
         self._raw = raw
         self._limit = limit
@@ -52,7 +58,7 @@ class LimitedStream(io.RawIOBase):
         return count
 
 
-def read_prolog(raw: IO[bytes], name: str) -> bytes:
+def read_prolog(raw: Readable, name: str) -> bytes:
     """Read up to the start of the root element and refuse a DTD; returns the bytes read."""
     head = b""
     while len(head) < MAX_PROLOG_BYTES:

@@ -6,11 +6,13 @@ RDF/XML documents have their prolog checked before a parser sees them.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -18,7 +20,7 @@ from typing import IO
 from pyoxigraph import RdfFormat
 
 from enrich.ingest.errors import InputError
-from enrich.ingest.safety import LimitedStream, read_prolog
+from enrich.ingest.safety import LimitedStream, Readable, read_prolog
 
 FORMATS_BY_SUFFIX: dict[str, RdfFormat] = {
     ".rdf": RdfFormat.RDF_XML,
@@ -53,7 +55,7 @@ class Document:
     name: str
     format: RdfFormat
     size: int | None
-    _open: Callable[[], IO[bytes]]
+    _open: Callable[[], AbstractContextManager[Readable]]
 
     @contextmanager
     def open(self, limit: int) -> Iterator[LimitedStream]:
@@ -86,7 +88,7 @@ def documents(
     """Expand command-line inputs (paths, directories, archives, ``-`` for stdin) into documents."""
     for item in inputs:
         if item == "-":
-            yield _stdin_document(explicit_format)
+            yield _stdin_document(explicit_format, max_archive_bytes)
             continue
         path = Path(item)
         if path.is_dir():
@@ -111,19 +113,23 @@ def _file_document(path: Path, explicit_format: str | None, required: bool = Fal
     return Document(str(path), rdf_format, path.stat().st_size, lambda: path.open("rb"))
 
 
-def _stdin_document(explicit_format: str | None) -> Document:
+def _stdin_document(explicit_format: str | None, max_bytes: int) -> Document:
     rdf_format = format_for("<stdin>", explicit_format)
     if rdf_format is None:
-        raise InputError(
-            "<stdin>", "reading from stdin needs --format (rdfxml, turtle, ntriples, nquads, jsonld)"
-        )
+        raise InputError("<stdin>", "reading from stdin needs --format (rdfxml, turtle, ntriples, nquads, jsonld)")
+    # Standard input is read once into a spool, so that it can be parsed twice (a lenient second pass
+    # for IRIs that break RFC 3987) like any file.
+    spool: list[IO[bytes]] = []
 
-    @contextmanager
-    def _open_stdin() -> Iterator[IO[bytes]]:
-        # Leave the process's stdin open when we are done with it.
-        yield sys.stdin.buffer
+    def _open_stdin() -> _Unclosed:
+        if not spool:
+            copy = tempfile.SpooledTemporaryFile(max_size=64 * 1024**2)  # noqa: SIM115 - kept for re-reads
+            shutil.copyfileobj(LimitedStream(sys.stdin.buffer, max_bytes, "<stdin>"), copy)
+            spool.append(copy)
+        spool[0].seek(0)
+        return _Unclosed(spool[0])
 
-    return Document("<stdin>", rdf_format, None, _open_stdin)  # type: ignore[arg-type]
+    return Document("<stdin>", rdf_format, None, _open_stdin)
 
 
 def _archive_documents(path: Path, explicit_format: str | None, max_total: int) -> Iterator[Document]:
@@ -148,7 +154,7 @@ def _zip_documents(path: Path, explicit_format: str | None, max_total: int) -> I
             continue
         name = f"{path}!{member.filename}"
 
-        def _open(member: zipfile.ZipInfo = member) -> IO[bytes]:
+        def _open(member: zipfile.ZipInfo = member) -> _ClosingMember:
             archive = zipfile.ZipFile(path)
             return _ClosingMember(archive.open(member), archive)
 
@@ -170,8 +176,8 @@ def _tar_documents(path: Path, explicit_format: str | None, max_total: int) -> I
             continue
         name = f"{path}!{member.name}"
 
-        def _open(member_name: str = member.name) -> IO[bytes]:
-            archive = tarfile.open(path)
+        def _open(member_name: str = member.name) -> _ClosingMember:
+            archive = tarfile.open(path)  # noqa: SIM115 - closed by _ClosingMember
             extracted = archive.extractfile(member_name)
             if extracted is None:
                 archive.close()
@@ -197,3 +203,19 @@ class _ClosingMember:
     def __exit__(self, *exc: object) -> None:
         self._stream.close()
         self._archive.close()
+
+
+class _Unclosed:
+    """The stdin spool, reused by a second pass: leaving the ``with`` block does not close it."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def __enter__(self) -> _Unclosed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO, cast
 
 from pyoxigraph import RdfFormat
 
@@ -30,7 +31,7 @@ def write_batches(store: Store, journal: IngestJournal, batches: Iterator[Batch]
     """Write every batch; on an error part of the data may have landed, and the journal lists it."""
     if isinstance(store, EmbeddedStore):
         reader = _JournallingReader(journal, batches)
-        store.bulk_load(reader, RdfFormat.N_QUADS, lenient=True)
+        store.bulk_load(cast(IO[bytes], reader), RdfFormat.N_QUADS, lenient=True)
         store.flush()
         return
     for batch in batches:

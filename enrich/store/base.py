@@ -28,6 +28,13 @@ class QuerySyntaxError(StoreError, ValueError):
     """The SPARQL text does not parse; the message carries the parser's explanation."""
 
 
+def text(term: Term) -> str:
+    """The lexical value of an IRI, blank node or literal (RDF-star triples have none)."""
+    if isinstance(term, Triple):
+        raise StoreError(f"expected an IRI, blank node or literal, got the quoted triple {term}")
+    return term.value
+
+
 def sparql_term(term: NamedNode | BlankNode | Literal) -> str:
     """A term in SPARQL/N-Triples syntax (pyoxigraph's ``str`` already escapes correctly)."""
     return str(term)
@@ -95,7 +102,7 @@ class Store(ABC):
         """Run a CONSTRUCT or DESCRIBE query."""
 
     def objects_of(self, subjects: Sequence[str], predicate: str, graph: str) -> dict[str, list[Term]]:
-        """For each subject IRI, the objects of ``predicate`` in ``graph`` (subjects without any are left out)."""
+        """For each subject IRI, the objects of ``predicate`` in ``graph``; subjects without any are left out."""
         found: dict[str, list[Term]] = {}
         for start in range(0, len(subjects), 1000):
             values = " ".join(f"<{s}>" for s in subjects[start : start + 1000])
@@ -103,7 +110,7 @@ class Store(ABC):
                 f"SELECT ?s ?o WHERE {{ GRAPH <{graph}> {{ VALUES ?s {{ {values} }} ?s <{predicate}> ?o }} }}"
             )
             for row in rows:
-                found.setdefault(row["s"].value, []).append(row["o"])
+                found.setdefault(text(row["s"]), []).append(row["o"])
         return found
 
     @abstractmethod
@@ -148,9 +155,7 @@ class Store(ABC):
             self.update(text)
 
     @abstractmethod
-    def bulk_load(
-        self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False
-    ) -> None:
+    def bulk_load(self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False) -> None:
         """Load a large amount of RDF fast, without the guarantees of a transaction.
 
         ``graph`` names the target graph for triple formats; quad formats carry their own graphs.

@@ -83,8 +83,7 @@ class EmbeddedStore(Store):
         found: dict[str, list[Term]] = {}
         for subject in subjects:
             objects = [
-                q.object
-                for q in self._store.quads_for_pattern(NamedNode(subject), predicate_node, None, graph_node)
+                q.object for q in self._store.quads_for_pattern(NamedNode(subject), predicate_node, None, graph_node)
             ]
             if objects:
                 found[subject] = objects
@@ -99,9 +98,7 @@ class EmbeddedStore(Store):
     def named_graphs(self) -> list[str]:
         # Only graphs holding triples, like graph_exists/count_graphs (Oxigraph keeps emptied graphs).
         return sorted(
-            g.value
-            for g in self._store.named_graphs()
-            if isinstance(g, NamedNode) and self.graph_exists(g.value)
+            g.value for g in self._store.named_graphs() if isinstance(g, NamedNode) and self.graph_exists(g.value)
         )
 
     def graph_exists(self, graph: str) -> bool:
@@ -112,9 +109,7 @@ class EmbeddedStore(Store):
         if self._store.contains_named_graph(node):
             self._store.remove_graph(node)
 
-    def bulk_load(
-        self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False
-    ) -> None:
+    def bulk_load(self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False) -> None:
         to_graph = NamedNode(graph) if graph is not None else None
         try:
             if isinstance(data, Path):
@@ -122,9 +117,7 @@ class EmbeddedStore(Store):
             else:
                 self._store.bulk_load(data, format=format, to_graph=to_graph, lenient=lenient)
         except SyntaxError as exc:
-            raise StoreError(
-                f"bulk load into {self.location} failed, the data does not parse: {exc}"
-            ) from exc
+            raise StoreError(f"bulk load into {self.location} failed, the data does not parse: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"bulk load into {self.location} failed: {exc}") from exc
 

@@ -110,9 +110,7 @@ class RemoteStore(Store):
             f"{response.status_code} {response.reason_phrase}: {self._message(response)}"
         )
 
-    def _sparql(
-        self, url: str, text: str, content_type: str, what: str, accept: str | None
-    ) -> httpx.Response:
+    def _sparql(self, url: str, text: str, content_type: str, what: str, accept: str | None) -> httpx.Response:
         headers = {"Content-Type": content_type}
         if accept is not None:
             headers["Accept"] = accept
@@ -210,9 +208,7 @@ class RemoteStore(Store):
             raise self._fail(response, "deleting a graph")
 
     # -- writes ----------------------------------------------------------------------------------
-    def bulk_load(
-        self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False
-    ) -> None:
+    def bulk_load(self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False) -> None:
         # ``lenient`` is not part of the Graph Store Protocol; Oxigraph server parses uploads strictly.
         del lenient
         headers = {"Content-Type": format.media_type}
@@ -229,9 +225,7 @@ class RemoteStore(Store):
             params = None
             content = _retarget(data, format, graph)
             headers["Content-Type"] = RdfFormat.N_QUADS.media_type
-        response = self._send(
-            "POST", self._gsp_url, "bulk load", params=params, content=content, headers=headers
-        )
+        response = self._send("POST", self._gsp_url, "bulk load", params=params, content=content, headers=headers)
         if not response.is_success:
             raise self._fail(response, "bulk load")
 

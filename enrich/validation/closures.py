@@ -63,8 +63,7 @@ def shape_reporter(
     shape_id, shown_path = label.id, label.path
     # (component, message, check) for each constraint, with the message settled at compile time.
     plan = tuple(
-        (check.component, label.message or generated_message(label, check), check.failures)
-        for check in checks
+        (check.component, label.message or generated_message(label, check), check.failures) for check in checks
     )
     property_reporters = tuple(properties)
 

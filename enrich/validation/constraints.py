@@ -151,9 +151,7 @@ def _well_formed(datatype_iri: str) -> Callable[[str], bool] | None:
         if value is None:
             return False
         if low is not None or high is not None:
-            return (
-                isinstance(value, int) and (low is None or value >= low) and (high is None or value <= high)
-            )
+            return isinstance(value, int) and (low is None or value >= low) and (high is None or value <= high)
         return True
 
     return check

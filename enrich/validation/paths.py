@@ -66,9 +66,7 @@ class PredicateUse:
         return self.slots.setdefault((iri, backward), len(self.slots))
 
 
-def read_path(
-    graph: ShapesGraph, node: Term, shape: str, seen: set[Term], inverted: bool = False
-) -> PathExpr:
+def read_path(graph: ShapesGraph, node: Term, shape: str, seen: set[Term], inverted: bool = False) -> PathExpr:
     """The path expression rooted at ``node`` (the object of sh:path of ``shape``).
 
     Every path node read is added to ``seen``, so that the compiler can tell stray SHACL triples apart.
@@ -82,9 +80,7 @@ def read_path(
     if RDF_FIRST in predicates:
         if inverted:
             raise UnsupportedConstructError("sh:inversePath of a sequence path", shape, SUPPORTED)
-        steps = tuple(
-            read_path(graph, step, shape, seen) for step in graph.items(node, f"sh:path of {shape}")
-        )
+        steps = tuple(read_path(graph, step, shape, seen) for step in graph.items(node, f"sh:path of {shape}"))
         if len(steps) < 2:
             raise ShapesError(f"shape {shape}: a sequence path needs at least two steps")
         return Sequence(steps)

@@ -37,8 +37,7 @@ class CompiledShapes:
             if shape.targets and not shape.deactivated:
                 by_targets.setdefault(shape.targets, []).append(shape.report)
         self._groups = tuple(
-            (tuple(NamedNode(iri) for iri in targets), tuple(reporters))
-            for targets, reporters in by_targets.items()
+            (tuple(NamedNode(iri) for iri in targets), tuple(reporters)) for targets, reporters in by_targets.items()
         )
         use = compiled.use
         self._types_slot = use.slot(RDF_TYPE, True)

@@ -77,8 +77,7 @@ VALUE_TERMS: Final = frozenset(NODE_KINDS) | SEVERITIES
 
 SUPPORTED: Final = tuple(
     sorted(
-        name.removeprefix(SH)
-        for name in SHAPE_CLASSES | SHAPE_PARAMETERS | PROPERTY_SHAPE_PARAMETERS | PATH_PARAMETERS
+        name.removeprefix(SH) for name in SHAPE_CLASSES | SHAPE_PARAMETERS | PROPERTY_SHAPE_PARAMETERS | PATH_PARAMETERS
     )
 )
 

@@ -99,9 +99,7 @@ def test_an_evaluation_failure_is_a_store_error_with_status(remote: RemoteStore)
 
 
 def test_a_wrong_endpoint_is_a_store_error_naming_url_and_status(oxigraph_server: str) -> None:
-    wrong = RemoteStore(
-        f"{oxigraph_server}/no-such-endpoint", f"{oxigraph_server}/update", f"{oxigraph_server}/store"
-    )
+    wrong = RemoteStore(f"{oxigraph_server}/no-such-endpoint", f"{oxigraph_server}/update", f"{oxigraph_server}/store")
     try:
         with pytest.raises(StoreError) as caught:
             wrong.ask("ASK { ?s ?p ?o }")

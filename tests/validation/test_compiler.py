@@ -192,9 +192,7 @@ def test_generated_messages_name_the_property_and_the_rule(tmp_path: Path) -> No
     )
     data = write(tmp_path, "data:object a edm:ProvidedCHO .", name="data.ttl")
     messages = {v.shape: v.message for v in CompiledShapes.from_path(shapes).validate(parse_turtle(data))}
-    assert messages["http://example.org/shapes#Title"] == (
-        "Property dc:title needs at least 1 value (shape ex:Title)."
-    )
+    assert messages["http://example.org/shapes#Title"] == ("Property dc:title needs at least 1 value (shape ex:Title).")
     assert messages["http://example.org/shapes#Kind"] == (
         "The node takes only values of kind sh:BlankNode (shape ex:Kind)."
     )
