@@ -50,11 +50,11 @@ EXPECTED: Final[dict[str, tuple[bool, str]]] = {
         True,
         "accepted: valid external EDM (VIDEO); parsed leniently: relative rdf:about IRIs (#nhwSbs6)",
     ),
-    "metis-framework__metis-transformation_metis-transformation-service__europeana_record_edm_external_sorted.xml": (  # noqa: E501
+    "metis-framework__metis-transformation_metis-transformation-service__europeana_record_edm_external_sorted.xml": (
         True,
         "accepted: valid external EDM (3D); parsed leniently: relative IRIs and IRIs with a leading space",
     ),
-    "metis-framework__metis-transformation_metis-transformation-service__europeana_record_edm_external_unsorted.xml": (  # noqa: E501
+    "metis-framework__metis-transformation_metis-transformation-service__europeana_record_edm_external_unsorted.xml": (
         True,
         "accepted: only Europeana's XSD complains — element order, which RDF does not carry; "
         "parsed leniently: relative IRIs and IRIs with a leading space",

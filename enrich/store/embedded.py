@@ -15,6 +15,7 @@ class EmbeddedStore(Store):
     def __init__(self, path: str | Path | None = None) -> None:
         """Open (creating if needed) the store at ``path``; ``None`` keeps everything in memory."""
         self._path = None if path is None else Path(path)
+        self._closed = False
         try:
             if self._path is None:
                 self._store = OxStore()
@@ -125,5 +126,17 @@ class EmbeddedStore(Store):
         self._store.flush()
 
     def close(self) -> None:
-        if self._path is not None:
+        """Flush and release the store; RocksDB's directory lock goes with the last reference."""
+        if self._path is not None and not self._closed:
             self._store.flush()
+        if not self._closed:
+            # pyoxigraph has no close(): dropping our reference frees the database and its lock, so
+            # another process (or a later EmbeddedStore) can open the directory.
+            del self._store
+        self._closed = True
+
+    def __getattr__(self, name: str) -> object:
+        # Only reached for attributes that are missing, i.e. the pyoxigraph store after close().
+        if name == "_store":
+            raise StoreError(f"the embedded store at {self.location} is closed")
+        raise AttributeError(name)
