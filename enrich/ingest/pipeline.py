@@ -134,7 +134,7 @@ class Ingestor:
         return report
 
     def _batches(self, docs: list[Document], report: IngestReport, progress: Progress) -> Iterator[Batch]:
-        batch: list[Record] = []
+        pending: list[Record] = []
         finished_bytes = 0
         batch_size = self.settings.ingest_batch_records
         for doc in docs:
@@ -142,21 +142,26 @@ class Ingestor:
             for record, stream in self._document_records(doc, report):
                 report.records += 1
                 self._claim(record)
-                if self.shapes is not None:
-                    violations = self.shapes.validate(record.triples)
-                    if violations:
-                        report.invalid.append(InvalidRecord(record.id, record.cho, record.source, violations))
-                        continue
-                if report.invalid and not self.options.skip_invalid:
-                    continue  # this ingest will be rolled back: keep validating, stop writing
-                batch.append(record)
-                if len(batch) >= batch_size:
-                    yield from self._prepare(batch, report)
-                    batch = []
+                pending.append(record)
+                if len(pending) >= batch_size:
+                    yield from self._prepare(self._valid(pending, report), report)
+                    pending = []
                 progress.update(report.records, finished_bytes + stream.bytes_read)
             finished_bytes += doc.size or 0
-        if batch and not (report.invalid and not self.options.skip_invalid):
-            yield from self._prepare(batch, report)
+        yield from self._prepare(self._valid(pending, report), report)
+
+    def _valid(self, records: list[Record], report: IngestReport) -> list[Record]:
+        """The records that pass the shapes; the others go to the report. Once any record failed and
+        invalid ones are not skipped, the ingest will be rolled back: keep validating, write nothing."""
+        if self.shapes is not None and records:
+            valid = []
+            for record, violations in zip(records, self.shapes.validate_many(r.lines for r in records), strict=True):
+                if violations:
+                    report.invalid.append(InvalidRecord(record.id, record.cho, record.source, violations))
+                else:
+                    valid.append(record)
+            records = valid
+        return [] if report.invalid and not self.options.skip_invalid else records
 
     def _claim(self, record: Record) -> None:
         first = self._seen.get(record.id)
@@ -166,6 +171,8 @@ class Ingestor:
 
     def _prepare(self, records: list[Record], report: IngestReport) -> Iterator[Batch]:
         """Turn records into one batch of N-Quads, leaving out those the store already holds unchanged."""
+        if not records:
+            return
         ids = [r.id for r in records]
         # A first load into an empty registry needs no look-ups (the common case for big loads).
         known = {} if self._registry_empty else registry.lookup(self.store, self.graphs, ids)

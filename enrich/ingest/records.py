@@ -18,9 +18,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import pyoxigraph
-from pyoxigraph import Triple
-
 from enrich.namespaces import EDM, ORE, RDF_TYPE
 
 _TYPE = f"<{RDF_TYPE}>"
@@ -74,15 +71,6 @@ class Record:
     def id(self) -> str:
         return record_id(self.cho)
 
-    @cached_property
-    def triples(self) -> list[Triple]:
-        """The record as pyoxigraph triples (parsed on demand, e.g. for validation)."""
-        text = "\n".join(self.lines)
-        return [
-            Triple(q.subject, q.predicate, q.object)
-            for q in pyoxigraph.parse(text, pyoxigraph.RdfFormat.N_TRIPLES, lenient=True)
-        ]
-
     def n_quads(self, graph: str) -> str:
         return as_n_quads(self.lines, graph)
 
@@ -114,6 +102,8 @@ class RecordSplitter:
 
     def feed(self, lines: Iterable[str]) -> Iterator[Record]:
         by_subject = self._by_subject
+        pending, window = self._pending, self.window
+        subject = self._last_subject
         for line in lines:
             if not line or line[0] not in "<_":  # blank lines; RDF-star quoted triples are not EDM
                 continue
@@ -123,11 +113,12 @@ class RecordSplitter:
                 by_subject[subject] = {line: None}
             else:
                 bucket[line] = None
-            self._last_subject = subject
-            self._pending += 1
-            if self._pending >= self.window:
+            pending += 1
+            if pending >= window:
+                self._last_subject = subject
                 yield from self._flush(final=False)
-                by_subject = self._by_subject
+                by_subject, pending, window = self._by_subject, self._pending, self.window
+        self._pending, self._last_subject = pending, subject
 
     def finish(self) -> Iterator[Record]:
         yield from self._flush(final=True)
@@ -142,13 +133,15 @@ class RecordSplitter:
             for line in lines:
                 if '"' in line:  # a literal object (IRIs cannot hold a raw quote): no link to follow
                     continue
-                _, predicate, obj = split_line(line)
-                if obj[0] == "<" or obj[0] == "_":
-                    targets.append(obj)
-                    if predicate == _TYPE and obj == _PROVIDED_CHO:
+                # The object is the last term: an IRI "<...>" (which may hold spaces when parsed
+                # leniently, never " <") or a blank node label (never a space).
+                obj = line[line.rindex(" <") + 1 : -2] if line[-3] == ">" else line[line.rindex(" ", 0, -2) + 1 : -2]
+                targets.append(obj)
+                if obj == _PROVIDED_CHO:
+                    if split_line(line)[1] == _TYPE:
                         typed.setdefault(subject, [])
-                    elif predicate in _LINKS_TO_CHO:
-                        pointers.append((subject, obj))
+                elif ("aggregatedCHO> " in line or "proxyFor> " in line) and split_line(line)[1] in _LINKS_TO_CHO:
+                    pointers.append((subject, obj))
             links[subject] = targets
         chos = typed
         for satellite, cho in pointers:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+import pyoxigraph
 from pyoxigraph import NamedNode, Quad, Triple
 
 from enrich.resources import shapes_file
@@ -76,6 +77,21 @@ class CompiledShapes:
                 for report in reporters:
                     report(index, focus, out)
         return out
+
+    def validate_many(self, records: Iterable[list[str]]) -> list[list[Violation]]:
+        """Validate many records given as N-Triples lines (one triple per line), one result list each.
+
+        One parser call for the whole batch costs far less than one per record.
+        """
+        line_lists = list(records)
+        text = "\n".join(line for lines in line_lists for line in lines)
+        quads = list(pyoxigraph.parse(text, pyoxigraph.RdfFormat.N_TRIPLES, lenient=True))
+        results = []
+        start = 0
+        for lines in line_lists:
+            results.append(self.validate(quads[start : start + len(lines)]))
+            start += len(lines)
+        return results
 
     def _index(self, triples: Iterable[Triple | Quad]) -> RecordIndex:
         index: RecordIndex = [{} for _ in range(self._slot_count)]
