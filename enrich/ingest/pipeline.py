@@ -66,6 +66,7 @@ class IngestReport:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    duplicates: int = 0
     invalid: list[InvalidRecord] = field(default_factory=list)
     orphan_triples: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -80,7 +81,7 @@ class IngestReport:
         rate = self.records / self.seconds if self.seconds else 0.0
         text = (
             f"{self.documents} document(s), {self.records} record(s): {self.new} new, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {len(self.invalid)} invalid; {self.seconds:.2f} s ({rate:,.0f} records/s)"
+            f"{self.unchanged} unchanged, {self.duplicates} repeated, {len(self.invalid)} invalid; {self.seconds:.2f} s ({rate:,.0f} records/s)"
         )
         if self.report_path:
             text += f"; report: {self.report_path}"
@@ -104,7 +105,7 @@ class Ingestor:
         self.graphs = Graphs(self.settings.base_iri)
         self.base_iri = self.options.base_iri or self.graphs.base + "/resource/"
         self.shapes = CompiledShapes.edm() if self.options.validate else None
-        self._seen: dict[str, str] = {}
+        self._seen: dict[str, tuple[str, int]] = {}
 
     def run(self, documents: Iterable[Document]) -> IngestReport:
         docs = list(documents)
@@ -141,7 +142,6 @@ class Ingestor:
             report.documents += 1
             for record, stream in self._document_records(doc, report):
                 report.records += 1
-                self._claim(record)
                 pending.append(record)
                 if len(pending) >= batch_size:
                     yield from self._prepare(self._valid(pending, report), report)
@@ -161,13 +161,28 @@ class Ingestor:
                 else:
                     valid.append(record)
             records = valid
+        # Duplicates are judged among valid records only: an invalid copy is reported, never compared.
+        records = [record for record in records if self._claim(record, report)]
         return [] if report.invalid and not self.options.skip_invalid else records
 
-    def _claim(self, record: Record) -> None:
+    def _claim(self, record: Record, report: IngestReport) -> bool:
+        """Whether the record is new to this ingest. A second, identical copy (exports often repeat a
+        record in several files) is skipped with a warning; a copy with different content is an error,
+        since nothing says which version is meant."""
         first = self._seen.get(record.id)
-        if first is not None:
-            raise InputError(record.source, f"record <{record.cho}> was already read from {first} in this ingest")
-        self._seen[record.id] = record.source
+        if first is None:
+            self._seen[record.id] = (record.source, hash(record.checksum))
+            return True
+        source, checksum = first
+        if checksum != hash(record.checksum):
+            raise InputError(
+                record.source,
+                f"record <{record.cho}> was already read, with different content, from {source}; "
+                "ingest the two separately, in the order you mean",
+            )
+        report.duplicates += 1
+        report.warnings.append(f"{record.source}: record <{record.cho}> repeats the identical copy in {source}")
+        return False
 
     def _prepare(self, records: list[Record], report: IngestReport) -> Iterator[Batch]:
         """Turn records into one batch of N-Quads, leaving out those the store already holds unchanged."""

@@ -29,7 +29,9 @@ class Batch:
 
 def write_batches(store: Store, journal: IngestJournal, batches: Iterator[Batch]) -> None:
     """Write every batch; on an error part of the data may have landed, and the journal lists it."""
-    if isinstance(store, EmbeddedStore):
+    # In memory, Oxigraph holds a lock for the whole bulk load, so journalling from inside it would
+    # deadlock; there, one load per batch is cheap anyway.
+    if isinstance(store, EmbeddedStore) and store.on_disk:
         reader = _JournallingReader(journal, batches)
         store.bulk_load(cast(IO[bytes], reader), RdfFormat.N_QUADS, lenient=True)
         store.flush()

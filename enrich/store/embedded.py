@@ -26,6 +26,10 @@ class EmbeddedStore(Store):
             raise StoreError(f"cannot open the embedded store at {self.location}: {exc}") from exc
 
     @property
+    def on_disk(self) -> bool:
+        return self._path is not None
+
+    @property
     def location(self) -> str:
         return ":memory:" if self._path is None else str(self._path)
 

@@ -209,8 +209,6 @@ class RemoteStore(Store):
 
     # -- writes ----------------------------------------------------------------------------------
     def bulk_load(self, data: RdfInput, format: RdfFormat, graph: str | None = None, lenient: bool = False) -> None:
-        # ``lenient`` is not part of the Graph Store Protocol; Oxigraph server parses uploads strictly.
-        del lenient
         headers = {"Content-Type": format.media_type}
         params: dict[str, str] | None
         if not format.supports_datasets:
@@ -225,6 +223,10 @@ class RemoteStore(Store):
             params = None
             content = _retarget(data, format, graph)
             headers["Content-Type"] = RdfFormat.N_QUADS.media_type
+        if lenient:
+            # Not part of the Graph Store Protocol: Oxigraph server's switch for IRIs that break RFC 3987
+            # (sent only when asked for, so strict servers never see an unknown parameter).
+            params = {**(params or {}), "lenient": "true"}
         response = self._send("POST", self._gsp_url, "bulk load", params=params, content=content, headers=headers)
         if not response.is_success:
             raise self._fail(response, "bulk load")

@@ -23,13 +23,13 @@ from enrich.namespaces import Graphs
 from enrich.settings import Settings
 from tests.cli.support import (
     ALL_CHOS,
+    COMMAND_TIMEOUT_S,
+    ENRICH,
     MUSEUM_CHOS,
     MUSEUM_SAMPLE,
     SAMPLES,
     SCAN_CHO,
     SCAN_SAMPLE,
-    COMMAND_TIMEOUT_S,
-    ENRICH,
     clean_env,
     enrich,
     ok,
@@ -486,8 +486,7 @@ def test_unreachable_remote_store_is_a_store_failure(tmp_path: Path, command: li
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("holder", ["another process", "this test"])
-def test_locked_embedded_store_is_a_store_failure(tmp_path: Path, holder: str) -> None:
+def test_locked_embedded_store_is_a_store_failure(tmp_path: Path) -> None:
     store = tmp_path / "store"
     held = pyoxigraph.Store(str(store))  # RocksDB allows one writer process at a time
     try:
