@@ -81,7 +81,8 @@ class IngestReport:
         rate = self.records / self.seconds if self.seconds else 0.0
         text = (
             f"{self.documents} document(s), {self.records} record(s): {self.new} new, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {self.duplicates} repeated, {len(self.invalid)} invalid; {self.seconds:.2f} s ({rate:,.0f} records/s)"
+            f"{self.unchanged} unchanged, {self.duplicates} repeated, {len(self.invalid)} invalid; "
+            f"{self.seconds:.2f} s ({rate:,.0f} records/s)"
         )
         if self.report_path:
             text += f"; report: {self.report_path}"
