@@ -6,6 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from enrich.namespaces import Graphs
+    from enrich.settings import Settings
+    from enrich.store import Store
 
 # Exit codes, documented in the README.
 OK, FAILURE, USAGE, BAD_INPUT, INVALID_RECORDS, STORE_FAILURE, NOT_FOUND = 0, 1, 2, 3, 4, 5, 6
@@ -55,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="records, triples, providers and datasets in the store")
     _add_store(stats)
 
+    listing = commands.add_parser("list", help="record ids with their ProvidedCHO IRI and datestamp")
+    listing.add_argument("--limit", type=int, default=100, help="records to show (default 100)")
+    listing.add_argument("--offset", type=int, default=0, help="records to skip")
+    _add_store(listing)
+
     export = commands.add_parser("export", help="print one record as ingested")
     export.add_argument("record", metavar="RECORD", help="record id or ProvidedCHO IRI")
     export.add_argument("--format", default="turtle", choices=["turtle", "ntriples", "nquads", "rdfxml", "jsonld"])
@@ -80,10 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
     from enrich.ingest.errors import InputError, ValidationFailed
     from enrich.records_admin import RecordNotFound
-    from enrich.store.base import StoreError
+    from enrich.store.base import StoreError, StoreNotFound
 
     try:
         return handler(args)
+    except StoreNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return STORE_FAILURE
     except InputError as exc:
         print(f"error: {exc}\nnothing was written.", file=sys.stderr)
         return BAD_INPUT
@@ -97,24 +111,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return STORE_FAILURE
     except KeyboardInterrupt:
-        print("interrupted; the ingest was rolled back.", file=sys.stderr)
+        rolled_back = " the ingest was rolled back." if args.command in ("ingest", "demo") else ""
+        print(f"interrupted;{rolled_back}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``enrich export … | head``): not an error worth a traceback.
+        sys.stderr.close()
+        return OK
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return FAILURE
 
 
-def _context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _context(args: argparse.Namespace, create: bool = False) -> tuple[Settings, Store, Graphs]:
+    """Settings, the store (created only by commands that write records) and the graph names."""
     from enrich.namespaces import Graphs
     from enrich.settings import Settings
     from enrich.store import open_store
 
     settings = Settings()
-    store = open_store(args.store, settings)
+    store = open_store(args.store, settings, create=create)
     return settings, store, Graphs(settings.base_iri)
 
 
 def _ingest(args: argparse.Namespace) -> int:
     from enrich.ingest import IngestOptions, Ingestor, documents
 
-    settings, store, _ = _context(args)
+    settings, store, _ = _context(args, create=True)
     options = IngestOptions(
         validate=not args.no_validate,
         skip_invalid=args.skip_invalid,
@@ -138,7 +161,7 @@ def _demo(args: argparse.Namespace) -> int:
     from enrich.records_admin import stats
     from enrich.resources import samples_dir
 
-    settings, store, graphs = _context(args)
+    settings, store, graphs = _context(args, create=True)
     with store:
         report = Ingestor(store, settings, IngestOptions(progress=False)).run(documents([str(samples_dir())]))
         print(f"ingested the bundled samples into {store.location}")
@@ -148,12 +171,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    from enrich.records_admin import delete_record
+    from enrich.records_admin import delete_records
 
     _, store, graphs = _context(args)
     with store:
-        for reference in args.records:
-            print(f"deleted {delete_record(store, graphs, reference)}")
+        for record_id in delete_records(store, graphs, args.records):
+            print(f"deleted {record_id}")
     return OK
 
 
@@ -163,6 +186,16 @@ def _stats(args: argparse.Namespace) -> int:
     _, store, graphs = _context(args)
     with store:
         print(stats(store, graphs).render())
+    return OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    from enrich.records_admin import list_records
+
+    _, store, graphs = _context(args)
+    with store:
+        for record_id, cho, datestamp, deleted in list_records(store, graphs, args.limit, args.offset):
+            print(f"{record_id}\t{cho}\t{datestamp}" + ("\tdeleted" if deleted else ""))
     return OK
 
 
@@ -195,6 +228,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ingest": _ingest,
     "delete": _delete,
     "stats": _stats,
+    "list": _list,
     "export": _export,
     "recover": _recover,
 }

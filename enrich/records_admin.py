@@ -52,11 +52,29 @@ def _serialized(data: bytes | None) -> bytes:
     return data
 
 
-def delete_record(store: Store, graphs: Graphs, reference: str) -> str:
-    rid = resolve_record_id(reference)
-    if not mark_deleted(store, graphs, rid):
-        raise RecordNotFound(f"no record {reference!r} in {store.location}")
-    return rid
+def delete_records(store: Store, graphs: Graphs, references: list[str]) -> list[str]:
+    """Mark records deleted; if any is unknown, none is deleted."""
+    ids = [resolve_record_id(reference) for reference in references]
+    known = store.objects_of([graphs.record_node(rid) for rid in ids], f"{ENR}checksum", graphs.system)
+    missing = [ref for ref, rid in zip(references, ids, strict=True) if graphs.record_node(rid) not in known]
+    if missing:
+        raise RecordNotFound(f"no record {', '.join(map(repr, missing))} in {store.location}; nothing was deleted")
+    for rid in ids:
+        mark_deleted(store, graphs, rid)
+    return ids
+
+
+def list_records(store: Store, graphs: Graphs, limit: int, offset: int = 0) -> list[tuple[str, str, str, bool]]:
+    """(record id, ProvidedCHO IRI, datestamp, deleted) in record-id order."""
+    prefix = graphs.record_node("")
+    rows = store.select(
+        f"SELECT ?r ?cho ?stamp ?deleted WHERE {{ GRAPH <{graphs.system}> {{ ?r <{ENR}cho> ?cho ; "
+        f"<{ENR}datestamp> ?stamp ; <{ENR}deleted> ?deleted }} }} ORDER BY ?r LIMIT {int(limit)} OFFSET {int(offset)}"
+    )
+    return [
+        (text(row["r"]).removeprefix(prefix), text(row["cho"]), text(row["stamp"]), text(row["deleted"]) == "true")
+        for row in rows
+    ]
 
 
 @dataclass

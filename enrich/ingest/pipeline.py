@@ -106,13 +106,20 @@ class Ingestor:
         self.graphs = Graphs(self.settings.base_iri)
         self.base_iri = self.options.base_iri or self.graphs.base + "/resource/"
         self.shapes = CompiledShapes.edm() if self.options.validate else None
-        self._seen: dict[str, tuple[str, int]] = {}
+        # Per record id hash: (index of the source in _sources, checksum hash). Integers keep a
+        # million-record ingest small in memory.
+        self._seen: dict[int, tuple[int, int]] = {}
+        self._sources: list[str] = []
 
     def run(self, documents: Iterable[Document]) -> IngestReport:
         docs = list(documents)
+        report_path = self.options.report_path
+        if report_path is not None and not report_path.parent.is_dir():
+            # Found out before anything is written, not after the commit.
+            raise InputError(str(report_path), "cannot write the report there: no such directory")
         tx_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         report = IngestReport(transaction=tx_id)
-        started = time.perf_counter()
+        started = self._started = time.perf_counter()
         if isinstance(self.store, EmbeddedStore):
             # The embedded store is locked to this process, so any unfinished ingest is a crashed one.
             report.warnings += recover(self.store, self.graphs)
@@ -132,7 +139,8 @@ class Ingestor:
         finally:
             progress.close()
             report.seconds = time.perf_counter() - started
-            self._write_report(report)
+            if report.report_path is None:
+                self._write_report(report)
         return report
 
     def _batches(self, docs: list[Document], report: IngestReport, progress: Progress) -> Iterator[Batch]:
@@ -170,11 +178,14 @@ class Ingestor:
         """Whether the record is new to this ingest. A second, identical copy (exports often repeat a
         record in several files) is skipped with a warning; a copy with different content is an error,
         since nothing says which version is meant."""
-        first = self._seen.get(record.id)
+        key = hash(record.id)
+        first = self._seen.get(key)
         if first is None:
-            self._seen[record.id] = (record.source, hash(record.checksum))
+            if not self._sources or self._sources[-1] != record.source:
+                self._sources.append(record.source)
+            self._seen[key] = (len(self._sources) - 1, hash(record.checksum))
             return True
-        source, checksum = first
+        source, checksum = self._sources[first[0]], first[1]
         if checksum != hash(record.checksum):
             raise InputError(
                 record.source,
@@ -214,36 +225,48 @@ class Ingestor:
     def _check_invalid(self, report: IngestReport) -> None:
         if not report.invalid or self.options.skip_invalid:
             return
+        report.seconds = time.perf_counter() - self._started
+        self._write_report(report)
+        where = f"; the full list is in {report.report_path}" if report.report_path else ""
         listed = "\n".join(f"  - {item.describe()}" for item in report.invalid[:_LISTED_INVALID])
         more = len(report.invalid) - _LISTED_INVALID
         extra = f"\n  … and {more} more (see the report)" if more > 0 else ""
         raise ValidationFailed(
             f"{len(report.invalid)} record(s) break the EDM rules; nothing was written "
-            f"(use --skip-invalid to import the valid ones):\n{listed}{extra}",
+            f"(use --skip-invalid to import the valid ones){where}:\n{listed}{extra}",
             len(report.invalid),
         )
 
     def _write_report(self, report: IngestReport) -> None:
+        """Write the JSON report where asked, or beside the user when records were invalid."""
         path = self.options.report_path
         if path is None and report.invalid:
             path = Path(f"ingest-report-{report.transaction}.json")
-        if path is not None:
+        if path is None:
+            return
+        report.report_path = str(path)
+        try:
             path.write_text(report.to_json(), encoding="utf-8")
-            report.report_path = str(path)
+        except OSError as exc:
+            # The data is already committed (or rolled back); a report we cannot write must not undo that.
+            report.warnings.append(f"could not write the report to {path}: {exc}")
+            report.report_path = None
 
     # -- parsing -----------------------------------------------------------------------------------
     def _document_records(self, doc: Document, report: IngestReport) -> Iterator[tuple[Record, LimitedStream]]:
         """Records of one document. Strict parsing first; IRIs that break RFC 3987 (spaces, say), which
         real Europeana records contain, get a second, lenient pass and a warning."""
-        emitted: set[str] = set()
+        emitted = 0
         for lenient in (False, True):
             splitter = RecordSplitter(doc.name)
             with doc.open(self.settings.max_input_bytes) as stream:
                 try:
                     lines = self._lines(doc, stream, lenient)
-                    for record in chain(splitter.feed(lines), splitter.finish()):
-                        if record.id not in emitted:
-                            emitted.add(record.id)
+                    # Both passes read the same lines up to the strict pass's error, so the second
+                    # skips the records the first already handed out.
+                    for position, record in enumerate(chain(splitter.feed(lines), splitter.finish())):
+                        if position >= emitted:
+                            emitted += 1
                             yield record, stream
                 except _InvalidIri as exc:
                     report.warnings.append(f"{doc.name}: {exc}; IRIs kept as written")

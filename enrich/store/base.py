@@ -24,6 +24,10 @@ class StoreError(RuntimeError):
     """A store operation failed (the message names the operation and the store's reason)."""
 
 
+class StoreNotFound(StoreError):
+    """The embedded store directory does not exist (and the command does not create stores)."""
+
+
 class QuerySyntaxError(StoreError, ValueError):
     """The SPARQL text does not parse; the message carries the parser's explanation."""
 

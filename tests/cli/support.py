@@ -53,7 +53,13 @@ class Result:
         return f"exit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
-def enrich(*args: str | Path, cwd: Path, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Result:
+def enrich(
+    *args: str | Path,
+    cwd: Path,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = COMMAND_TIMEOUT_S,
+) -> Result:
     """Run the installed ``enrich`` script with ``args`` in ``cwd`` (where .env and reports would go)."""
     completed = subprocess.run(
         [str(ENRICH), *map(str, args)],
@@ -61,7 +67,7 @@ def enrich(*args: str | Path, cwd: Path, stdin: bytes | None = None, env: dict[s
         input=stdin if stdin is not None else b"",
         capture_output=True,
         env=env if env is not None else clean_env(),
-        timeout=COMMAND_TIMEOUT_S,
+        timeout=timeout,
         check=False,
     )
     return Result(completed.returncode, completed.stdout, completed.stderr)
@@ -120,3 +126,25 @@ def parse_stats(text: str) -> StatsView:
         record_triples=_number(triples.group(2)),
         sections=sections,
     )
+
+
+_SUMMARY = re.compile(r"^(\d+) document\(s\), (\d+) record\(s\): ([^;]*);", re.MULTILINE)
+_COUNT = re.compile(r"^(\d+) (\w+)$")
+
+
+def parse_summary(text: str) -> dict[str, int]:
+    """The counts of an ingest summary line: documents, records, new, updated, unchanged, invalid, ..."""
+    match = _SUMMARY.search(text)
+    assert match, f"no ingest summary in:\n{text}"
+    counts = {"documents": int(match.group(1)), "records": int(match.group(2))}
+    for part in match.group(3).split(", "):
+        count = _COUNT.match(part.strip())
+        assert count, f"unexpected part {part!r} of the summary in:\n{text}"
+        counts[count.group(2)] = int(count.group(1))
+    return counts
+
+
+def assert_summary(text: str, **expected: int) -> None:
+    """The ingest summary in ``text`` has (at least) these counts."""
+    counts = parse_summary(text)
+    assert {key: counts.get(key) for key in expected} == expected, text

@@ -30,13 +30,16 @@ from tests.cli.support import (
     SAMPLES,
     SCAN_CHO,
     SCAN_SAMPLE,
+    assert_summary,
     clean_env,
     enrich,
     ok,
     parse_stats,
 )
 
-OK, USAGE, BAD_INPUT, INVALID_RECORDS, STORE_FAILURE, NOT_FOUND = 0, 2, 3, 4, 5, 6
+OK, FAILURE, USAGE, BAD_INPUT, INVALID_RECORDS, STORE_FAILURE, NOT_FOUND = 0, 1, 2, 3, 4, 5, 6
+#: The exit codes the README documents (130: interrupted).
+DOCUMENTED_EXIT_CODES = {OK, FAILURE, USAGE, BAD_INPUT, INVALID_RECORDS, STORE_FAILURE, NOT_FOUND, 130}
 GRAPHS = Graphs(Settings.model_fields["base_iri"].default)
 EXPORT_FORMATS = {
     "turtle": RdfFormat.TURTLE,
@@ -134,7 +137,8 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen[bytes], wh
 def interrupted_ingest(tmp_path: Path, store: str, ready: Callable[[], bool]) -> tuple[int, str]:
     """Ingest the scan sample and then stdin that never ends; once ``ready``, send Ctrl-C (SIGINT).
 
-    One record per batch, so the scan record is written before the process waits on stdin.
+    One record per batch: a remote store gets the scan record before the process waits on stdin (the
+    embedded store streams every batch into one bulk load, so there only the journal shows up early).
     """
     process = subprocess.Popen(
         [str(ENRICH), "ingest", str(SCAN_SAMPLE), "-", "--format", "turtle", "--store", store],
@@ -226,21 +230,21 @@ def test_demo_ingests_the_four_sample_records(tmp_path: Path) -> None:
     store = tmp_path / "store"
     result = ok("demo", "--store", store, cwd=tmp_path)
     assert f"ingested the bundled samples into {store}" in result.stdout
-    assert "2 document(s), 4 record(s): 4 new, 0 updated, 0 unchanged, 0 invalid" in result.stdout
+    assert_summary(result.stdout, documents=2, records=4, new=4, updated=0, unchanged=0, invalid=0)
     stats = parse_stats(result.stdout)
     assert (stats.records, stats.deleted) == (4, 0)
     assert stats.sections["providers"] == {PROVIDER: 4}
     assert stats.sections["EDM types"] == {"IMAGE": 2, "3D": 1, "TEXT": 1}
     # A second run finds every record unchanged and leaves the store as it was.
     again = ok("demo", "--store", store, cwd=tmp_path)
-    assert "4 record(s): 0 new, 0 updated, 4 unchanged, 0 invalid" in again.stdout
+    assert_summary(again.stdout, records=4, new=0, updated=0, unchanged=4, invalid=0)
     assert parse_stats(again.stdout) == stats
 
 
 def test_ingest_then_stats(tmp_path: Path) -> None:
     store = tmp_path / "store"
     first = ok("ingest", MUSEUM_SAMPLE, "--store", store, "--dataset", "museum-2024", cwd=tmp_path)
-    assert "1 document(s), 3 record(s): 3 new, 0 updated, 0 unchanged, 0 invalid" in first.stdout
+    assert_summary(first.stdout, documents=1, records=3, new=3, updated=0, unchanged=0, invalid=0)
     ok("ingest", SCAN_SAMPLE, "--store", store, cwd=tmp_path)
 
     stats = parse_stats(ok("stats", "--store", store, cwd=tmp_path).stdout)
@@ -255,6 +259,25 @@ def test_ingest_then_stats(tmp_path: Path) -> None:
     assert stats.sections["EDM types"] == {"IMAGE": 2, "3D": 1, "TEXT": 1}
     assert 0 < stats.record_triples < stats.triples
     assert stats.record_triples == sum(len(g) for g in read_record_graphs(store).values())
+
+
+def test_ingest_into_a_memory_store(tmp_path: Path) -> None:
+    """``--store :memory:`` (documented) once deadlocked: journalling inside Oxigraph's in-memory bulk load."""
+    for inputs in ([SCAN_SAMPLE], [SAMPLES]):
+        result = enrich("ingest", *inputs, "--store", ":memory:", cwd=tmp_path, timeout=60)
+        assert result.returncode == OK, result.describe()
+    demo = enrich("demo", "--store", ":memory:", cwd=tmp_path, timeout=60)
+    assert demo.returncode == OK, demo.describe()
+    assert parse_stats(demo.stdout).records == 4
+    assert not list(tmp_path.iterdir()), "a memory store left files behind"
+
+
+def test_identical_repeat_of_a_record_is_ingested_once(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    result = ok("ingest", SCAN_SAMPLE, SCAN_SAMPLE, "--store", store, cwd=tmp_path)
+    assert_summary(result.stdout, documents=2, records=2, new=1)
+    assert SCAN_CHO in result.stderr
+    assert parse_stats(ok("stats", "--store", store, cwd=tmp_path).stdout).records == 1
 
 
 def test_store_from_the_environment(tmp_path: Path) -> None:
@@ -343,7 +366,7 @@ def test_delete_then_stats(tmp_path: Path) -> None:
 def test_ingest_from_stdin_with_format(tmp_path: Path) -> None:
     store = tmp_path / "store"
     result = ok("ingest", "-", "--format", "turtle", "--store", store, cwd=tmp_path, stdin=SCAN_SAMPLE.read_bytes())
-    assert "1 document(s), 1 record(s): 1 new" in result.stdout
+    assert_summary(result.stdout, documents=1, records=1, new=1)
     stats = parse_stats(ok("stats", "--store", store, cwd=tmp_path).stdout)
     assert stats.records == 1
     assert stats.sections["EDM types"] == {"3D": 1}
@@ -385,7 +408,7 @@ def test_skip_invalid_writes_the_report(tmp_path: Path) -> None:
     bad.write_text(INVALID_SCAN, encoding="utf-8")
     report_path = tmp_path / "report.json"
     result = ok("ingest", MUSEUM_SAMPLE, bad, "--store", store, "--skip-invalid", "--report", report_path, cwd=tmp_path)
-    assert "4 record(s): 3 new, 0 updated, 0 unchanged, 1 invalid" in result.stdout
+    assert_summary(result.stdout, records=4, new=3, updated=0, unchanged=0, invalid=1)
     assert f"1 invalid record(s) skipped; see {report_path}" in result.stderr
 
     report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -429,7 +452,7 @@ def test_no_validate_imports_an_invalid_record(tmp_path: Path) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text(INVALID_SCAN, encoding="utf-8")
     result = ok("ingest", bad, "--no-validate", "--store", store, cwd=tmp_path)
-    assert "1 record(s): 1 new, 0 updated, 0 unchanged, 0 invalid" in result.stdout
+    assert_summary(result.stdout, records=1, new=1, invalid=0)
     assert parse_stats(ok("stats", "--store", store, cwd=tmp_path).stdout).sections["EDM types"] == {"4D": 1}
 
 
@@ -440,7 +463,31 @@ def test_ingest_a_zip_archive(tmp_path: Path) -> None:
         zipped.write(SCAN_SAMPLE, "export/scan.ttl")
         zipped.writestr("export/README.txt", "not RDF, skipped")
     result = ok("ingest", archive, "--store", tmp_path / "store", cwd=tmp_path)
-    assert "2 document(s), 4 record(s): 4 new" in result.stdout
+    assert_summary(result.stdout, documents=2, records=4, new=4)
+
+
+def test_unwritable_report_path_is_reported_cleanly(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    report = blocker / "report.json"  # cannot be created, whatever the command tries
+    result = enrich("ingest", SCAN_SAMPLE, "--store", store, "--report", report, cwd=tmp_path)
+    records = parse_stats(ok("stats", "--store", store, cwd=tmp_path).stdout).records
+    assert "Traceback" not in result.stderr, result.describe()
+    assert str(report) in result.stderr
+    assert result.returncode in DOCUMENTED_EXIT_CODES
+    # Either the ingest failed and wrote nothing, or it succeeded (and warned about the report).
+    assert (result.returncode == OK) == (records == 1), result.describe()
+
+
+def test_unwritable_export_output_is_reported_cleanly(tmp_path: Path, demo_store: DemoStore) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    target = blocker / "record.ttl"  # cannot be created, whatever the command tries
+    result = enrich("export", SCAN_CHO, "--store", demo_store.path, "--output", target, cwd=tmp_path)
+    assert "Traceback" not in result.stderr, result.describe()
+    assert str(target) in result.stderr
+    assert result.returncode in DOCUMENTED_EXIT_CODES - {OK}
 
 
 def test_missing_input_file(tmp_path: Path) -> None:
@@ -455,7 +502,7 @@ def test_remote_store_reports_the_same_as_embedded(tmp_path: Path, oxigraph_serv
     embedded = tmp_path / "store"
     for store in (oxigraph_server, str(embedded)):
         result = ok("ingest", SAMPLES, "--store", store, "--dataset", "samples", cwd=tmp_path)
-        assert "2 document(s), 4 record(s): 4 new" in result.stdout
+        assert_summary(result.stdout, documents=2, records=4, new=4)
 
     remote_stats = parse_stats(ok("stats", "--store", oxigraph_server, cwd=tmp_path).stdout)
     embedded_stats = parse_stats(ok("stats", "--store", embedded, cwd=tmp_path).stdout)
@@ -500,7 +547,9 @@ def test_locked_embedded_store_is_a_store_failure(tmp_path: Path) -> None:
 # -- interrupts and recover -------------------------------------------------------------------------------------
 def test_recover_on_a_clean_store(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    assert ok("recover", "--store", store, cwd=tmp_path).stdout.strip() == "nothing to recover"
+    missing = enrich("recover", "--store", store, cwd=tmp_path)
+    assert missing.returncode == STORE_FAILURE and "no store at" in missing.stderr, missing.describe()
+    assert not store.exists(), "commands that only read must not create a store at a mistyped path"
     ok("demo", "--store", store, cwd=tmp_path)
     assert ok("recover", "--store", store, cwd=tmp_path).stdout.strip() == "nothing to recover"
     assert parse_stats(ok("stats", "--store", store, cwd=tmp_path).stdout).records == 4
