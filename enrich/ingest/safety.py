@@ -7,16 +7,12 @@ RDF/XML records never need a DTD. Refusing any document that declares one closes
 from __future__ import annotations
 
 import io
-import re
 from typing import Protocol
 
 from enrich.ingest.errors import InputError
 
 # How far into a document the root element may start; prologs longer than this are refused as hostile.
 MAX_PROLOG_BYTES = 64 * 1024
-_XML_DECLARATION = re.compile(rb"<\?xml[^>]*\?>", re.S)
-_PROCESSING_INSTRUCTION = re.compile(rb"<\?.*?\?>", re.S)
-_COMMENT = re.compile(rb"<!--.*?-->", re.S)
 
 
 class Readable(Protocol):
@@ -61,31 +57,63 @@ class LimitedStream(io.RawIOBase):
 def read_prolog(raw: Readable, name: str) -> bytes:
     """Read up to the start of the root element and refuse a DTD; returns the bytes read."""
     head = b""
-    while len(head) < MAX_PROLOG_BYTES:
+    while len(head) <= MAX_PROLOG_BYTES:
         chunk = raw.read(4096)
         if not chunk:
             break
         head += chunk
-        if _root_element_start(head) is not None:
-            break
-    check_xml_prolog(head, name)
+        if scan_prolog(head, name) is not None:
+            return head
+    if scan_prolog(head, name) is None and len(head) > MAX_PROLOG_BYTES:
+        raise InputError(name, f"no XML root element within the first {MAX_PROLOG_BYTES:,} bytes")
     return head
 
 
-def _root_element_start(head: bytes) -> int | None:
-    stripped = _COMMENT.sub(b"", _PROCESSING_INSTRUCTION.sub(b"", head))
-    match = re.search(rb"<[A-Za-z_]", stripped)
-    return None if match is None else match.start()
+def scan_prolog(head: bytes, name: str) -> int | None:
+    """Walk the prolog item by item (declaration, comments, processing instructions, white space).
+
+    Returns where the root element starts, or None when ``head`` ends inside the prolog. A DOCTYPE
+    (and so any ENTITY) is refused wherever it appears; markup inside comments and processing
+    instructions is skipped as a whole, so nothing hidden there can end the scan early.
+    """
+    text = _decode_prolog(head, name)
+    position = 0
+    while True:
+        while position < len(text) and text[position] in " \t\r\n\ufeff":
+            position += 1
+        if position >= len(text):
+            return None
+        if text.startswith("<!--", position):
+            end = text.find("-->", position + 4)
+            if end < 0:
+                return None
+            position = end + 3
+        elif text.startswith("<?", position):
+            end = text.find("?>", position + 2)
+            if end < 0:
+                return None
+            position = end + 2
+        elif text.startswith("<!", position):
+            markup = text[position : position + 9]
+            if len(markup) < 9:
+                return None  # not enough bytes yet to tell what this is
+            if markup.startswith(("<!DOCTYPE", "<!ENTITY")):
+                raise InputError(
+                    name,
+                    "XML document type declarations (DOCTYPE/ENTITY) are not accepted: entity expansion and "
+                    "external entities are disabled for safety, and EDM records never need them",
+                )
+            raise InputError(name, f"unexpected markup before the root element: {markup!r}")
+        elif text.startswith("<", position):
+            return position
+        else:
+            raise InputError(name, "not an XML document: text before the root element")
 
 
-def check_xml_prolog(head: bytes, name: str) -> None:
-    """Refuse a document type declaration, entity declarations or an oversized prolog."""
-    without_comments = _COMMENT.sub(b"", _XML_DECLARATION.sub(b"", head))
-    if b"<!DOCTYPE" in without_comments or b"<!ENTITY" in without_comments:
-        raise InputError(
-            name,
-            "XML document type declarations (DOCTYPE/ENTITY) are not accepted: entity expansion and "
-            "external entities are disabled for safety, and EDM records never need them",
-        )
-    if _root_element_start(head) is None and len(head) >= MAX_PROLOG_BYTES:
-        raise InputError(name, f"no XML root element within the first {MAX_PROLOG_BYTES:,} bytes")
+def _decode_prolog(head: bytes, name: str) -> str:
+    """The prolog as text, whatever the encoding: a DOCTYPE in UTF-16 must not slip past a byte search."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and (head[0] == 0 or head[1] == 0)):
+        encoding = "utf-16-be" if head.startswith(b"\xfe\xff") or head[0] == 0 else "utf-16-le"
+        usable = len(head) - len(head) % 2
+        return head[:usable].decode(encoding, errors="replace")
+    return head.decode("utf-8", errors="replace")

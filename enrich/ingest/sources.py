@@ -107,7 +107,7 @@ def documents(
 
 
 def _file_document(path: Path, explicit_format: str | None, required: bool = False) -> Document:
-    rdf_format = format_for(path.name, explicit_format)
+    rdf_format = format_for(str(path), explicit_format)
     if rdf_format is None:
         raise InputError(str(path), "cannot tell the RDF format from the file name; pass --format")
     return Document(str(path), rdf_format, path.stat().st_size, lambda: path.open("rb"))

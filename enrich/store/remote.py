@@ -6,13 +6,16 @@ store gives them (``NamedNode``, ``BlankNode``, ``Literal``, ``Triple``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, TypeAlias
+from typing import IO, Any, TypeAlias
 
 import httpx
 from pyoxigraph import (
+    BlankNode,
     DefaultGraph,
+    Literal,
     NamedNode,
     Quad,
     QueryBoolean,
@@ -26,7 +29,7 @@ from pyoxigraph import (
 )
 
 from enrich.settings import Settings
-from enrich.store.base import QuerySyntaxError, RdfInput, Solution, Store, StoreError
+from enrich.store.base import QuerySyntaxError, RdfInput, Solution, Store, StoreError, Term
 
 # SELECT/ASK answer with the first type, CONSTRUCT/DESCRIBE with the second; asking for both lets
 # the answer's Content-Type tell which kind of query ran, as the embedded store's result type does.
@@ -132,24 +135,28 @@ class RemoteStore(Store):
                 return parse_query_results(response.content, results_format)
             rdf_format = RdfFormat.from_media_type(media_type)
             if rdf_format is not None:
-                return [quad.triple for quad in parse(response.content, rdf_format)]
+                return [quad.triple for quad in parse(response.content, rdf_format, lenient=True)]
         except SyntaxError as exc:
             raise StoreError(f"the answer of {self._query_url} does not parse: {exc}") from exc
         raise StoreError(f"{self._query_url} answered with an unexpected media type {media_type!r}")
 
     def select(self, query: str) -> list[Solution]:
-        result = self._query(query)
-        if not isinstance(result, QuerySolutions):
+        response = self._sparql(self._query_url, query, "application/sparql-query", "SPARQL", _QUERY_ACCEPT)
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if QueryResultsFormat.from_media_type(media_type) != QueryResultsFormat.JSON:
             raise StoreError("select() needs a SELECT query")
-        names = [v.value for v in result.variables]
-        rows: list[Solution] = []
-        try:  # the answer is parsed lazily, while iterating
-            for solution in result:
-                # Unbound variables stay out of the row, as in the embedded store.
-                rows.append({name: value for name in names if (value := solution[name]) is not None})
-        except SyntaxError as exc:
-            raise StoreError(f"the answer of {self._query_url} does not parse: {exc}") from exc
-        return rows
+        try:
+            result = parse_query_results(response.content, QueryResultsFormat.JSON)
+            if not isinstance(result, QuerySolutions):
+                raise StoreError("select() needs a SELECT query")
+            names = [v.value for v in result.variables]
+            # The answer is parsed lazily, while iterating. Unbound variables stay out of the row, as
+            # in the embedded store.
+            return [{name: value for name in names if (value := solution[name]) is not None} for solution in result]
+        except SyntaxError:
+            # pyoxigraph's results parser checks IRIs strictly and has no lenient mode; records may
+            # hold IRIs with spaces (accepted at ingest), so read such answers term by term.
+            return _lenient_rows(response.content, self._query_url)
 
     def ask(self, query: str) -> bool:
         result = self._query(query)
@@ -179,7 +186,8 @@ class RemoteStore(Store):
         media_type = response.headers.get("content-type", accept).split(";")[0].strip()
         rdf_format = RdfFormat.from_media_type(media_type) or RdfFormat.N_TRIPLES
         try:
-            return [quad.triple for quad in parse(response.content, rdf_format)]
+            # Lenient: records may hold IRIs that break RFC 3987 (spaces), accepted at ingest.
+            return [quad.triple for quad in parse(response.content, rdf_format, lenient=True)]
         except SyntaxError as exc:
             raise StoreError(f"the graph {graph} from {self._gsp_url} does not parse: {exc}") from exc
 
@@ -281,3 +289,40 @@ def _retarget(data: RdfInput, format: RdfFormat, graph: str) -> bytes:
         raise StoreError(f"bulk load failed, the data does not parse: {exc}") from exc
     except OSError as exc:
         raise StoreError(f"bulk load failed: {exc}") from exc
+
+
+def _lenient_rows(content: bytes, url: str) -> list[Solution]:
+    try:
+        bindings = json.loads(content)["results"]["bindings"]
+        return [{name: _lenient_term(value) for name, value in binding.items()} for binding in bindings]
+    except (ValueError, KeyError, TypeError, SyntaxError) as exc:
+        raise StoreError(f"the answer of {url} does not parse: {exc}") from exc
+
+
+def _lenient_term(value: dict[str, Any]) -> Term:
+    kind, text = value["type"], value["value"]
+    if kind == "uri":
+        return _lenient_iri(text)
+    if kind == "bnode":
+        return BlankNode(text)
+    if kind in ("literal", "typed-literal"):
+        if "xml:lang" in value:
+            return Literal(text, language=value["xml:lang"])
+        if "datatype" in value:
+            return Literal(text, datatype=_lenient_iri(value["datatype"]))
+        return Literal(text)
+    raise ValueError(f"unsupported term type {kind!r}")
+
+
+def _lenient_iri(iri: str) -> NamedNode:
+    try:
+        return NamedNode(iri)
+    except ValueError:
+        escaped = iri.replace("\\", "\\\\").replace(">", "\\u003E")
+        statement = f"<{escaped}> <{_PLACEHOLDER}> <{_PLACEHOLDER}> ."
+        quad = next(iter(parse(statement, RdfFormat.N_TRIPLES, lenient=True)))
+        assert isinstance(quad.subject, NamedNode)
+        return quad.subject
+
+
+_PLACEHOLDER = "urn:x-placeholder"

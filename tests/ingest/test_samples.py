@@ -165,14 +165,6 @@ def test_accepted_sample_is_ingested(store: Store, name: str, tmp_path: Path) ->
 
 @pytest.mark.parametrize("name", ACCEPTED, ids=short)
 def test_record_graph_holds_the_whole_file(store: Store, name: str, request: pytest.FixtureRequest) -> None:
-    if request.node.callspec.params["store"] == "remote" and has_iri_with_space(name):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG: RemoteStore.read_graph (enrich/store/remote.py) parses the server's N-Triples "
-                "strictly, so a record the ingest accepted with a space in an IRI cannot be read back",
-            )
-        )
     ingest(store, [SAMPLES / name])
     graph = GRAPHS.record(record_id(file_cho(name)))
     assert masked(store.read_graph(graph)) == masked(as_oxigraph_stores_them([q.triple for q in file_quads(name)]))

@@ -171,11 +171,6 @@ def test_unknown_explicit_format_lists_the_known_ones(tmp_path: Path) -> None:
     assert path.name in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: enrich/ingest/sources.py _file_document calls format_for(path.name, ...), so the InputError "
-    "for an unknown --format names only the file's base name, where every other InputError names the path",
-)
 def test_unknown_explicit_format_names_the_whole_path(tmp_path: Path) -> None:
     path = write_record(tmp_path, "record.ttl")
     with pytest.raises(InputError) as caught:
