@@ -84,20 +84,29 @@ class RecordSplitter:
 
     Documents under ``window`` triples are split exactly. Larger ones are streamed: at each window
     boundary the records complete so far are emitted and the record still being read is carried
-    over. That relies on a record's parts being written together, as EDM exporters do; a part that
-    arrives after its record was emitted is reported as an error, never silently mis-assigned.
+    over. Contextual entities (agents, concepts, places) stay available to later records, up to
+    ``context_lines`` lines, least recently used first out. This relies on a record's own parts being
+    written together, as EDM exporters do. Whatever breaks that is an error, never a silently
+    incomplete record: a statement about an emitted record's object, aggregation or proxy, or a link
+    to a contextual entity that was described too far back to be kept.
     """
 
-    def __init__(self, source: str, window: int = 250_000) -> None:
+    def __init__(self, source: str, window: int = 250_000, context_lines: int | None = None) -> None:
         self.source = source
         self.window = window
+        self.context_lines = context_lines or max(4 * window, 200_000)
         # subject -> insertion-ordered set of lines: documents repeat shared entities (a concept
         # described in every record) and a record must carry each triple once.
         self._by_subject: dict[str, dict[str, None]] = {}
-        self._context: dict[str, dict[str, None]] = {}
+        # Contextual entities of emitted records: subject -> (lines, node objects), oldest use first.
+        self._context: dict[str, tuple[dict[str, None], list[str]]] = {}
+        self._context_size = 0
         self._pending = 0
         self._last_subject: str | None = None
-        self._emitted_chos: set[int] = set()
+        # Hashes (small ints, not strings, to keep million-record files light) of the objects,
+        # aggregations and proxies already emitted, and of contextual entities dropped from the context.
+        self._emitted: set[int] = set()
+        self._evicted: set[int] = set()
         self.orphans: list[str] = []
 
     def feed(self, lines: Iterable[str]) -> Iterator[Record]:
@@ -128,7 +137,7 @@ class RecordSplitter:
         typed: dict[str, list[str]] = {}
         pointers: list[tuple[str, str]] = []
         links: dict[str, list[str]] = {}
-        for subject, lines in (*self._context.items(), *self._by_subject.items()):
+        for subject, lines in self._by_subject.items():
             targets = []
             for line in lines:
                 if '"' in line:  # a literal object (IRIs cannot hold a raw quote): no link to follow
@@ -151,11 +160,19 @@ class RecordSplitter:
                 chos.setdefault(cho, []).append(satellite)
         return chos, links
 
+    def _late(self, subject: str) -> RecordNotSplittable:
+        return RecordNotSplittable(
+            f"{self.source}: statements about {subject} appear after its record was already read (more than "
+            "a window apart); split the file per record or keep each record's elements together"
+        )
+
     def _flush(self, final: bool) -> Iterator[Record]:
         by_subject, context = self._by_subject, self._context
+        if self._emitted:
+            for subject in by_subject:
+                if hash(subject) in self._emitted:
+                    raise self._late(subject)
         chos, links = self._parse_buffer()
-        # Context nodes were emitted already; only CHOs with something new in this window count.
-        chos = {cho: sats for cho, sats in chos.items() if cho in by_subject or any(s in by_subject for s in sats)}
         owned = {satellite for satellites in chos.values() for satellite in satellites} | set(chos)
 
         carried: set[str] = set()
@@ -168,36 +185,52 @@ class RecordSplitter:
                 raise RecordNotSplittable(
                     f"{self.source}: an edm:ProvidedCHO is a blank node; EDM records need an IRI (rdf:about)"
                 )
+            if hash(cho) in self._emitted:
+                raise self._late(cho)
             members = self._closure(cho, satellites, owned, links)
             if not final and members & carried:
                 continue
-            if final and len(chos) == 1 and not self._emitted_chos:
+            if final and len(chos) == 1 and not self._emitted:
                 # A document holding one record: everything in it belongs to that record, including
                 # web resources nothing links to (EDM files list all of a record's resources).
                 members |= by_subject.keys()
-            key = hash(cho)
-            if key in self._emitted_chos:
-                raise RecordNotSplittable(
-                    f"{self.source}: parts of record {cho} appear after the record was already read "
-                    "(more than a window apart); split the file per record or keep each record's elements together"
-                )
-            self._emitted_chos.add(key)
             assigned |= members
-            lines = [line for m in members for line in (by_subject.get(m) or context.get(m) or ())]
+            lines: list[str] = []
+            for member in members:
+                own = by_subject.get(member)
+                if own is not None:
+                    lines.extend(own)
+                else:
+                    shared = context.pop(member)  # moved to the end: most recently used
+                    context[member] = shared
+                    lines.extend(shared[0])
             yield Record(cho[1:-1], lines, self.source)
+        self._emitted.update(hash(node) for node in owned & assigned)
 
         if final:
             self.orphans.extend(line for s, ls in by_subject.items() if s not in assigned for line in ls)
             self._by_subject, self._context = {}, {}
         else:
             self._by_subject = {s: ls for s, ls in by_subject.items() if s not in assigned}
-            # Contextual entities described in this window stay visible for one more window, for
-            # later records that share them without repeating their description.
-            self._context = {s: by_subject[s] for s in assigned if s not in owned and s in by_subject}
+            for subject in assigned - owned:
+                if subject in by_subject:
+                    self._keep_in_context(subject, by_subject[subject], links[subject])
         self._pending = sum(len(ls) for ls in self._by_subject.values())
         if self._pending >= self.window:
             # The carried-over part alone fills a window: grow it rather than loop without progress.
             self.window *= 2
+
+    def _keep_in_context(self, subject: str, lines: dict[str, None], targets: list[str]) -> None:
+        previous = self._context.pop(subject, None)
+        if previous is not None:
+            self._context_size -= len(previous[0])
+            lines = previous[0] | lines
+        self._context[subject] = (lines, targets)
+        self._context_size += len(lines)
+        while self._context_size > self.context_lines:
+            oldest = next(iter(self._context))
+            self._context_size -= len(self._context.pop(oldest)[0])
+            self._evicted.add(hash(oldest))
 
     def _members_of_current(self, chos: dict[str, list[str]], owned: set[str], links: dict[str, list[str]]) -> set[str]:
         last = self._last_subject
@@ -207,13 +240,26 @@ class RecordSplitter:
                 return members
         return {last} if last is not None else set()
 
-    @staticmethod
-    def _closure(cho: str, satellites: list[str], owned: set[str], links: dict[str, list[str]]) -> set[str]:
+    def _closure(self, cho: str, satellites: list[str], owned: set[str], links: dict[str, list[str]]) -> set[str]:
+        context = self._context
         members = {cho, *satellites}
         frontier = list(members)
         while frontier:
-            for target in links.get(frontier.pop(), ()):
-                if target not in members and target in links and target not in owned:
+            node = frontier.pop()
+            targets = links.get(node)
+            if targets is None:
+                shared = context.get(node)
+                targets = shared[1] if shared is not None else []
+            for target in targets:
+                if target in members or target in owned:
+                    continue
+                if target in links or target in context:
                     members.add(target)
                     frontier.append(target)
+                elif self._evicted and hash(target) in self._evicted:
+                    raise RecordNotSplittable(
+                        f"{self.source}: record {cho} links to {target}, described too far back in the file to "
+                        f"keep while streaming (over {self.context_lines:,} lines of shared entities); describe "
+                        "it again near the record, or split the file"
+                    )
         return members

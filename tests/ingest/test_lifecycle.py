@@ -240,30 +240,17 @@ def test_late_part_of_a_record_is_an_error(subject: str, marker: str) -> None:
     with pytest.raises(RecordNotSplittable) as caught:
         split(lines, 7)
     assert str(caught.value) == (
-        f"dump.nt: parts of record <{EX}cho/0> appear after the record was already read (more than a window "
+        f"dump.nt: statements about <{EX}cho/0> appear after its record was already read (more than a window "
         "apart); split the file per record or keep each record's elements together"
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: enrich/ingest/records.py RecordSplitter: a late statement about an object or aggregation "
-    "already emitted (one that is not its rdf:type or its link to the object) is not recognised as a part of "
-    "that record; it ends up in .orphans (a warning) and the record is emitted incomplete, where the class "
-    "promises an error",
-)
 @pytest.mark.parametrize(("subject", "marker"), [(f"<{EX}cho/0>", "/title>"), (f"<{EX}agg/0>", "rights")])
 def test_late_statement_about_an_emitted_record_is_an_error(subject: str, marker: str) -> None:
     with pytest.raises(RecordNotSplittable):
         split(moved_to_end(MANY, subject, marker), 7)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: enrich/ingest/records.py RecordSplitter._flush keeps a contextual entity for one more window "
-    "only; records further on that link to it silently lose its description (no error, no orphan warning), "
-    "so the records depend on the window size",
-)
 def test_shared_contextual_entity_is_copied_into_every_record() -> None:
     concept = f'<{EX}concept/bronze> <http://www.w3.org/2004/02/skos/core#prefLabel> "bronze"@en .\n'
     medium = "<http://purl.org/dc/terms/medium>"
@@ -327,3 +314,18 @@ def test_ingest_into_an_in_memory_store_finishes(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["3", "1", "1"]
+
+
+def test_link_to_a_shared_entity_dropped_from_the_context_is_an_error() -> None:
+    """Shared entities are kept while they fit; a record linking to one dropped earlier stops the ingest."""
+    concept = f'<{EX}concept/bronze> <http://www.w3.org/2004/02/skos/core#prefLabel> "bronze"@en .\n'
+    medium = "<http://purl.org/dc/terms/medium>"
+    records = "".join(ntriples_record(i) + f"<{EX}cho/{i}> {medium} <{EX}concept/bronze> .\n" for i in range(12))
+    lines = nt_lines(concept + records)
+    roomy = RecordSplitter("dump.nt", window=7, context_lines=1_000)
+    assert len(list(chain(roomy.feed(lines), roomy.finish()))) == 12
+    # Other records' web resources push the concept out of a context of a few lines.
+    cramped = RecordSplitter("dump.nt", window=7, context_lines=2)
+    with pytest.raises(RecordNotSplittable) as caught:
+        list(chain(cramped.feed(lines), cramped.finish()))
+    assert f"links to <{EX}concept/bronze>, described too far back" in str(caught.value)
