@@ -91,25 +91,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
     from enrich.ingest.errors import InputError, ValidationFailed
     from enrich.records_admin import RecordNotFound
-    from enrich.store.base import StoreError, StoreNotFound
+    from enrich.store.base import StoreError
 
+    # Expected failures: a message and an exit code, never a traceback.
+    expected: tuple[tuple[type[Exception], int, str], ...] = (
+        (InputError, BAD_INPUT, "\nnothing was written."),
+        (ValidationFailed, INVALID_RECORDS, ""),
+        (RecordNotFound, NOT_FOUND, ""),
+        (StoreError, STORE_FAILURE, ""),
+    )
     try:
         return handler(args)
-    except StoreNotFound as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return STORE_FAILURE
-    except InputError as exc:
-        print(f"error: {exc}\nnothing was written.", file=sys.stderr)
-        return BAD_INPUT
-    except ValidationFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return INVALID_RECORDS
-    except RecordNotFound as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return NOT_FOUND
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return STORE_FAILURE
+    except (InputError, ValidationFailed, RecordNotFound, StoreError) as exc:
+        code, suffix = next((code, suffix) for kind, code, suffix in expected if isinstance(exc, kind))
+        print(f"error: {exc}{suffix}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         rolled_back = " the ingest was rolled back." if args.command in ("ingest", "demo") else ""
         print(f"interrupted;{rolled_back}", file=sys.stderr)

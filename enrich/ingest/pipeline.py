@@ -261,10 +261,11 @@ class Ingestor:
             splitter = RecordSplitter(doc.name)
             with doc.open(self.settings.max_input_bytes) as stream:
                 try:
-                    lines = self._lines(doc, stream, lenient)
+                    chunks = self._chunks(doc, stream, lenient)
+                    records = chain((r for chunk in chunks for r in splitter.feed(chunk)), splitter.finish())
                     # Both passes read the same lines up to the strict pass's error, so the second
                     # skips the records the first already handed out.
-                    for position, record in enumerate(chain(splitter.feed(lines), splitter.finish())):
+                    for position, record in enumerate(records):
                         if position >= emitted:
                             emitted += 1
                             yield record, stream
@@ -286,7 +287,8 @@ class Ingestor:
                 )
             return
 
-    def _lines(self, doc: Document, stream: LimitedStream, lenient: bool) -> Iterator[str]:
+    def _chunks(self, doc: Document, stream: LimitedStream, lenient: bool) -> Iterator[list[str]]:
+        """The document as N-Triples lines, a chunk at a time (a generator step per line costs too much)."""
         parser = pyoxigraph.parse(
             cast(IO[bytes], stream),
             doc.format,
@@ -307,7 +309,7 @@ class Ingestor:
             if has_graphs:  # records are rebuilt from triples; the input's graph names carry no meaning here
                 chunk = [pyoxigraph.Triple(q.subject, q.predicate, q.object) for q in chunk]
             text = pyoxigraph.serialize(chunk, format=RdfFormat.N_TRIPLES) or b""
-            yield from text.decode("utf-8").split("\n")
+            yield text.decode("utf-8").split("\n")
 
 
 class _InvalidIri(Exception):

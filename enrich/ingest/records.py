@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -99,7 +100,9 @@ class RecordSplitter:
         # described in every record) and a record must carry each triple once.
         self._by_subject: dict[str, dict[str, None]] = {}
         # Contextual entities of emitted records: subject -> (lines, node objects), oldest use first.
-        self._context: dict[str, tuple[dict[str, None], list[str]]] = {}
+        # (An OrderedDict: dropping its oldest entry is O(1), where a dict's first item gets slower
+        # to find as entries are deleted from its front.)
+        self._context: OrderedDict[str, tuple[dict[str, None], list[str]]] = OrderedDict()
         self._context_size = 0
         self._pending = 0
         self._last_subject: str | None = None
@@ -201,15 +204,14 @@ class RecordSplitter:
                 if own is not None:
                     lines.extend(own)
                 else:
-                    shared = context.pop(member)  # moved to the end: most recently used
-                    context[member] = shared
-                    lines.extend(shared[0])
+                    context.move_to_end(member)  # most recently used
+                    lines.extend(context[member][0])
             yield Record(cho[1:-1], lines, self.source)
         self._emitted.update(hash(node) for node in owned & assigned)
 
         if final:
             self.orphans.extend(line for s, ls in by_subject.items() if s not in assigned for line in ls)
-            self._by_subject, self._context = {}, {}
+            self._by_subject, self._context = {}, OrderedDict()
         else:
             self._by_subject = {s: ls for s, ls in by_subject.items() if s not in assigned}
             for subject in assigned - owned:
@@ -228,8 +230,8 @@ class RecordSplitter:
         self._context[subject] = (lines, targets)
         self._context_size += len(lines)
         while self._context_size > self.context_lines:
-            oldest = next(iter(self._context))
-            self._context_size -= len(self._context.pop(oldest)[0])
+            oldest, (old_lines, _) = self._context.popitem(last=False)
+            self._context_size -= len(old_lines)
             self._evicted.add(hash(oldest))
 
     def _members_of_current(self, chos: dict[str, list[str]], owned: set[str], links: dict[str, list[str]]) -> set[str]:

@@ -12,7 +12,7 @@ import tarfile
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -121,13 +121,13 @@ def _stdin_document(explicit_format: str | None, max_bytes: int) -> Document:
     # for IRIs that break RFC 3987) like any file.
     spool: list[IO[bytes]] = []
 
-    def _open_stdin() -> _Unclosed:
+    def _open_stdin() -> AbstractContextManager[Readable]:
         if not spool:
             copy = tempfile.SpooledTemporaryFile(max_size=64 * 1024**2)  # noqa: SIM115 - kept for re-reads
             shutil.copyfileobj(LimitedStream(sys.stdin.buffer, max_bytes, "<stdin>"), copy)
             spool.append(copy)
         spool[0].seek(0)
-        return _Unclosed(spool[0])
+        return nullcontext(spool[0])  # the spool stays open for a second pass
 
     return Document("<stdin>", rdf_format, None, _open_stdin)
 
@@ -203,19 +203,3 @@ class _ClosingMember:
     def __exit__(self, *exc: object) -> None:
         self._stream.close()
         self._archive.close()
-
-
-class _Unclosed:
-    """The stdin spool, reused by a second pass: leaving the ``with`` block does not close it."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        return self._stream.read(size)
-
-    def __enter__(self) -> _Unclosed:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
