@@ -110,9 +110,12 @@ class Ingestor:
         # million-record ingest small in memory.
         self._seen: dict[int, tuple[int, int]] = {}
         self._sources: list[str] = []
+        self._across_documents = True
 
     def run(self, documents: Iterable[Document]) -> IngestReport:
         docs = list(documents)
+        # Repeats across documents need a memory of every record read; one document needs none.
+        self._across_documents = len(docs) > 1
         report_path = self.options.report_path
         if report_path is not None and not report_path.parent.is_dir():
             # Found out before anything is written, not after the commit.
@@ -175,6 +178,8 @@ class Ingestor:
         return [] if report.invalid and not self.options.skip_invalid else records
 
     def _claim(self, record: Record, report: IngestReport) -> bool:
+        if not self._across_documents:
+            return True  # within one document the splitter already refuses a record read twice
         """Whether the record is new to this ingest. A second, identical copy (exports often repeat a
         record in several files) is skipped with a warning; a copy with different content is an error,
         since nothing says which version is meant."""

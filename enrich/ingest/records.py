@@ -95,7 +95,7 @@ class RecordSplitter:
     def __init__(self, source: str, window: int = 250_000, context_lines: int | None = None) -> None:
         self.source = source
         self.window = window
-        self.context_lines = context_lines or max(4 * window, 200_000)
+        self.context_lines = context_lines or max(window, 100_000)
         # subject -> insertion-ordered set of lines: documents repeat shared entities (a concept
         # described in every record) and a record must carry each triple once.
         self._by_subject: dict[str, dict[str, None]] = {}
