@@ -27,7 +27,7 @@ _COMMITTED = f"<{ENR}Committed>"
 _IDS_PER_UPDATE = 500
 
 
-def _literal(text: str) -> str:
+def string_literal(text: str) -> str:
     if not any(ch in text for ch in '\\"\n\r'):
         return f'"{text}"'  # the common case, on the hot path of the ingest (three literals per record)
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
@@ -60,7 +60,7 @@ class IngestJournal:
         self.store.update(
             f"INSERT DATA {{ GRAPH {self._system} {{ {self.node} <{RDF_TYPE}> <{ENR}IngestTransaction> ; "
             f"<{ENR}state> {_IN_PROGRESS} ; <{PROV}startedAtTime> {now_literal()} ; "
-            f"<{ENR}description> {_literal(description)} . }} }}"
+            f"<{ENR}description> {string_literal(description)} . }} }}"
         )
 
     def prepare_batch(self, new_ids: Sequence[str], replaced_ids: Sequence[str]) -> None:
@@ -68,9 +68,9 @@ class IngestJournal:
         operations = []
         journal = []
         if new_ids:
-            journal.append(f"{self.node} <{ENR}touched> {_literal(' '.join(new_ids))} .")
+            journal.append(f"{self.node} <{ENR}touched> {string_literal(' '.join(new_ids))} .")
         if replaced_ids:
-            journal.append(f"{self.node} <{ENR}replaced> {_literal(' '.join(replaced_ids))} .")
+            journal.append(f"{self.node} <{ENR}replaced> {string_literal(' '.join(replaced_ids))} .")
         for record_id in replaced_ids:
             node = self._registry_node(record_id)
             operations += [
@@ -91,7 +91,7 @@ class IngestJournal:
             f"INSERT DATA {{ GRAPH {self._system} {{ {self.node} <{ENR}state> {_COMMITTED} ; "
             f"<{PROV}endedAtTime> {now_literal()} . }} }}"
         )
-        self._clean_up()
+        self.clean_up()
 
     def rollback(self) -> None:
         """Undo everything the journal says this ingest touched, restoring replaced versions."""
@@ -107,7 +107,7 @@ class IngestJournal:
                     f"ADD SILENT {self._backup('registry', record_id)} TO {self._system}",
                 ]
             self.store.update(" ;\n".join(operations))
-        self._clean_up()
+        self.clean_up()
 
     def _drop_ops(self, record_id: str) -> list[str]:
         node = self._registry_node(record_id)
@@ -128,7 +128,7 @@ class IngestJournal:
             target.extend(text(row["ids"]).split())
         return touched, replaced
 
-    def _clean_up(self) -> None:
+    def clean_up(self) -> None:
         _, replaced = self._journalled_ids()
         for chunk in _chunks(replaced, _IDS_PER_UPDATE):
             self.store.update(
@@ -159,7 +159,7 @@ def recover(store: Store, graphs: Graphs) -> list[str]:
     for tx_id, committed in unfinished_ingests(store, graphs):
         journal = IngestJournal(store, graphs, tx_id)
         if committed:
-            journal._clean_up()
+            journal.clean_up()
             done.append(f"ingest {tx_id}: committed before the interruption; finished clean-up")
         else:
             journal.rollback()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from enrich.ingest.journal import _literal, now_literal
+from enrich.ingest.journal import now_literal, string_literal
 from enrich.ingest.records import Record, as_n_quads, split_line
 from enrich.namespaces import EDM, ENR, RDF_TYPE, XSD, Graphs
 from enrich.store.base import Store, text
@@ -44,15 +44,15 @@ def registry_lines(record: Record, graphs: Graphs, dataset: str | None, datestam
     """The registry triples of a freshly ingested record, as N-Triples lines (without the graph)."""
     node = f"<{graphs.record_node(record.id)}>"
     facts = record_facts(record)
-    datasets = [_literal(dataset)] if dataset else facts.get("dataset") or [_literal("default")]
+    datasets = [string_literal(dataset)] if dataset else facts.get("dataset") or [string_literal("default")]
     lines = [
         f"{node} <{RDF_TYPE}> <{ENR}Record> .",
         f"{node} <{ENR}cho> <{record.cho}> .",
         f"{node} <{ENR}recordGraph> <{graphs.record(record.id)}> .",
         f"{node} <{ENR}datestamp> {datestamp or now_literal()} .",
-        f"{node} <{ENR}checksum> {_literal(record.checksum)} .",
+        f"{node} <{ENR}checksum> {string_literal(record.checksum)} .",
         f"{node} <{ENR}deleted> {_FALSE} .",
-        f"{node} <{ENR}source> {_literal(record.source)} .",
+        f"{node} <{ENR}source> {string_literal(record.source)} .",
     ]
     lines += [f"{node} <{ENR}dataset> {value} ." for value in datasets]
     for key in ("provider", "dataProvider", "edmType"):
