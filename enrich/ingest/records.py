@@ -92,7 +92,7 @@ class RecordSplitter:
     to a contextual entity that was described too far back to be kept.
     """
 
-    def __init__(self, source: str, window: int = 250_000, context_lines: int | None = None) -> None:
+    def __init__(self, source: str, window: int = 100_000, context_lines: int | None = None) -> None:
         self.source = source
         self.window = window
         self.context_lines = context_lines or max(window, 100_000)
