@@ -178,9 +178,11 @@ class RecordSplitter:
         chos, links = self._parse_buffer()
         owned = {satellite for satellites in chos.values() for satellite in satellites} | set(chos)
 
+        # The record still being read waits for the next window. Only its own object, aggregations and
+        # proxies hold others back: shared entities it links to pass on through the context.
         carried: set[str] = set()
         if not final and self._last_subject is not None:
-            carried = self._members_of_current(chos, owned, links)
+            carried = self._members_of_current(chos, owned, links) & owned
 
         assigned: set[str] = set()
         for cho, satellites in chos.items():
@@ -191,7 +193,9 @@ class RecordSplitter:
             if hash(cho) in self._emitted:
                 raise self._late(cho)
             members = self._closure(cho, satellites, owned, links)
-            if not final and members & carried:
+            # Before the end, an object that no aggregation or proxy points at yet waits too: its
+            # aggregation may follow (files often list web resources between the two).
+            if not final and (not satellites or members & carried):
                 continue
             if final and len(chos) == 1 and not self._emitted:
                 # A document holding one record: everything in it belongs to that record, including

@@ -230,12 +230,14 @@ def moved_to_end(lines: list[str], subject: str, marker: str) -> list[str]:
     return [*lines[:index], *lines[index + 1 :], lines[index]]
 
 
-@pytest.mark.parametrize(
-    ("subject", "marker"),
-    [(f"<{EX}agg/0>", "aggregatedCHO"), (f"<{EX}cho/0>", "22-rdf-syntax-ns#type")],
-)
-def test_late_part_of_a_record_is_an_error(subject: str, marker: str) -> None:
-    lines = moved_to_end(MANY, subject, marker)
+def test_an_object_waits_for_a_late_link_from_its_aggregation() -> None:
+    """Until something points at it, an object is not complete: it waits, even to the end of the file."""
+    lines = moved_to_end(MANY, f"<{EX}agg/0>", "aggregatedCHO")
+    assert split(lines, 7) == split(MANY, 10**9)
+
+
+def test_late_part_of_a_record_is_an_error() -> None:
+    lines = moved_to_end(MANY, f"<{EX}cho/0>", "22-rdf-syntax-ns#type")
     assert split(lines, 10**9)[0] == split(MANY, 10**9)[0]  # read whole, the order does not matter
     with pytest.raises(RecordNotSplittable) as caught:
         split(lines, 7)
@@ -329,3 +331,20 @@ def test_link_to_a_shared_entity_dropped_from_the_context_is_an_error() -> None:
     with pytest.raises(RecordNotSplittable) as caught:
         list(chain(cramped.feed(lines), cramped.finish()))
     assert f"links to <{EX}concept/bronze>, described too far back" in str(caught.value)
+
+
+def _web_resource_before_aggregation(n: int) -> str:
+    """A record laid out as many EDM files are: object, then its web resources, then the aggregation."""
+    lines = ntriples_record(n).splitlines()
+    obj = [line for line in lines if line.startswith((f"<{EX}cho/", "_:"))]
+    web = [line for line in lines if line.startswith(f"<{EX}img/")]
+    aggregation = [line for line in lines if line.startswith(f"<{EX}agg/")]
+    return "\n".join(obj + web + aggregation) + "\n"
+
+
+@pytest.mark.parametrize("window", [3, 5, 7, 11, 16])
+def test_object_whose_aggregation_comes_after_a_window_boundary_waits_for_it(window: int) -> None:
+    lines = nt_lines("".join(_web_resource_before_aggregation(i) for i in range(12)))
+    whole, orphans = split(lines, 10**9)
+    assert len(whole) == 12
+    assert split(lines, window) == (whole, orphans)
