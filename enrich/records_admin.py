@@ -9,7 +9,7 @@ import pyoxigraph
 from pyoxigraph import RdfFormat
 
 from enrich.ingest.records import record_id
-from enrich.ingest.registry import mark_deleted
+from enrich.ingest.registry import lookup, mark_deleted
 from enrich.namespaces import DC, DCTERMS, EDM, ENR, ORE, RDF, SKOS, Graphs
 from enrich.store.base import Store, text
 
@@ -55,8 +55,8 @@ def _serialized(data: bytes | None) -> bytes:
 def delete_records(store: Store, graphs: Graphs, references: list[str]) -> list[str]:
     """Mark records deleted; if any is unknown, none is deleted."""
     ids = [resolve_record_id(reference) for reference in references]
-    known = store.objects_of([graphs.record_node(rid) for rid in ids], f"{ENR}checksum", graphs.system)
-    missing = [ref for ref, rid in zip(references, ids, strict=True) if graphs.record_node(rid) not in known]
+    known = lookup(store, graphs, ids)
+    missing = [ref for ref, rid in zip(references, ids, strict=True) if rid not in known]
     if missing:
         raise RecordNotFound(f"no record {', '.join(map(repr, missing))} in {store.location}; nothing was deleted")
     for rid in ids:

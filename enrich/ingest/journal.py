@@ -107,7 +107,7 @@ class IngestJournal:
                     f"ADD SILENT {self._backup('registry', record_id)} TO {self._system}",
                 ]
             self.store.update(" ;\n".join(operations))
-        self.clean_up()
+        self.clean_up(replaced)
 
     def _drop_ops(self, record_id: str) -> list[str]:
         node = self._registry_node(record_id)
@@ -128,8 +128,10 @@ class IngestJournal:
             target.extend(text(row["ids"]).split())
         return touched, replaced
 
-    def clean_up(self) -> None:
-        _, replaced = self._journalled_ids()
+    def clean_up(self, replaced: list[str] | None = None) -> None:
+        """Drop the backups and the journal; ``replaced`` saves reading the journal again."""
+        if replaced is None:
+            _, replaced = self._journalled_ids()
         for chunk in _chunks(replaced, _IDS_PER_UPDATE):
             self.store.update(
                 " ;\n".join(

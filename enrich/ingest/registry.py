@@ -40,7 +40,7 @@ def record_facts(record: Record) -> dict[str, list[str]]:
     return facts
 
 
-def registry_lines(record: Record, graphs: Graphs, dataset: str | None, datestamp: str | None = None) -> list[str]:
+def registry_lines(record: Record, graphs: Graphs, dataset: str | None) -> list[str]:
     """The registry triples of a freshly ingested record, as N-Triples lines (without the graph)."""
     node = f"<{graphs.record_node(record.id)}>"
     facts = record_facts(record)
@@ -49,7 +49,7 @@ def registry_lines(record: Record, graphs: Graphs, dataset: str | None, datestam
         f"{node} <{RDF_TYPE}> <{ENR}Record> .",
         f"{node} <{ENR}cho> <{record.cho}> .",
         f"{node} <{ENR}recordGraph> <{graphs.record(record.id)}> .",
-        f"{node} <{ENR}datestamp> {datestamp or now_literal()} .",
+        f"{node} <{ENR}datestamp> {now_literal()} .",
         f"{node} <{ENR}checksum> {string_literal(record.checksum)} .",
         f"{node} <{ENR}deleted> {_FALSE} .",
         f"{node} <{ENR}source> {string_literal(record.source)} .",
@@ -68,15 +68,13 @@ def lookup(store: Store, graphs: Graphs, record_ids: Sequence[str]) -> dict[str,
     return {node.removeprefix(prefix): text(values[0]) for node, values in found.items() if values}
 
 
-def mark_deleted(store: Store, graphs: Graphs, record_id: str) -> bool:
-    """Remove a record's data and keep it in the registry as deleted (OAI-PMH persistent deletes).
+def mark_deleted(store: Store, graphs: Graphs, record_id: str) -> None:
+    """Remove a known record's data and keep it in the registry as deleted (OAI-PMH persistent deletes).
 
-    Returns False when the registry does not know the record.
+    The caller checks that the registry knows the record (``lookup``).
     """
     node = f"<{graphs.record_node(record_id)}>"
     system = f"<{graphs.system}>"
-    if not store.ask(f"ASK {{ GRAPH {system} {{ {node} <{ENR}checksum> ?c }} }}"):
-        return False
     store.update(
         f"DROP SILENT GRAPH <{graphs.record(record_id)}> ;\n"
         f"DELETE WHERE {{ GRAPH {system} {{ {node} <{ENR}deleted> ?d }} }} ;\n"
@@ -85,7 +83,6 @@ def mark_deleted(store: Store, graphs: Graphs, record_id: str) -> bool:
         f'INSERT DATA {{ GRAPH {system} {{ {node} <{ENR}deleted> {_TRUE} ; <{ENR}checksum> "" ; '
         f"<{ENR}datestamp> {now_literal()} . }} }}"
     )
-    return True
 
 
 def registry_n_quads(record: Record, graphs: Graphs, dataset: str | None) -> str:

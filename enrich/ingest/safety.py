@@ -76,7 +76,7 @@ def scan_prolog(head: bytes, name: str) -> int | None:
     (and so any ENTITY) is refused wherever it appears; markup inside comments and processing
     instructions is skipped as a whole, so nothing hidden there can end the scan early.
     """
-    text = _decode_prolog(head, name)
+    text = _decode_prolog(head)
     position = 0
     while True:
         while position < len(text) and text[position] in " \t\r\n\ufeff":
@@ -110,7 +110,7 @@ def scan_prolog(head: bytes, name: str) -> int | None:
             raise InputError(name, "not an XML document: text before the root element")
 
 
-def _decode_prolog(head: bytes, name: str) -> str:
+def _decode_prolog(head: bytes) -> str:
     """The prolog as text, whatever the encoding: a DOCTYPE in UTF-16 must not slip past a byte search."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and (head[0] == 0 or head[1] == 0)):
         encoding = "utf-16-be" if head.startswith(b"\xfe\xff") or head[0] == 0 else "utf-16-le"

@@ -101,12 +101,12 @@ def documents(
             if is_archive(path.name):
                 yield from _archive_documents(path, explicit_format, max_archive_bytes)
             else:
-                yield _file_document(path, explicit_format, required=True)
+                yield _file_document(path, explicit_format)
         else:
             raise InputError(item, "no such file or directory")
 
 
-def _file_document(path: Path, explicit_format: str | None, required: bool = False) -> Document:
+def _file_document(path: Path, explicit_format: str | None) -> Document:
     rdf_format = format_for(str(path), explicit_format)
     if rdf_format is None:
         raise InputError(str(path), "cannot tell the RDF format from the file name; pass --format")

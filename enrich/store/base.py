@@ -39,11 +39,6 @@ def text(term: Term) -> str:
     return term.value
 
 
-def sparql_term(term: NamedNode | BlankNode | Literal) -> str:
-    """A term in SPARQL/N-Triples syntax (pyoxigraph's ``str`` already escapes correctly)."""
-    return str(term)
-
-
 def _data_block(quads: Iterable[Quad]) -> str:
     lines = []
     for quad in quads:

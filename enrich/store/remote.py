@@ -128,7 +128,7 @@ class RemoteStore(Store):
     # -- queries ---------------------------------------------------------------------------------
     def _query(self, query: str) -> _QueryResult:
         response = self._sparql(self._query_url, query, "application/sparql-query", "SPARQL", _QUERY_ACCEPT)
-        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        media_type = _media_type(response)
         try:
             results_format = QueryResultsFormat.from_media_type(media_type)
             if results_format is not None:
@@ -142,7 +142,7 @@ class RemoteStore(Store):
 
     def select(self, query: str) -> list[Solution]:
         response = self._sparql(self._query_url, query, "application/sparql-query", "SPARQL", _QUERY_ACCEPT)
-        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        media_type = _media_type(response)
         if QueryResultsFormat.from_media_type(media_type) != QueryResultsFormat.JSON:
             raise StoreError("select() needs a SELECT query")
         try:
@@ -183,8 +183,7 @@ class RemoteStore(Store):
             return []  # GSP answers 404 for a graph that holds nothing
         if not response.is_success:
             raise self._fail(response, "reading a graph")
-        media_type = response.headers.get("content-type", accept).split(";")[0].strip()
-        rdf_format = RdfFormat.from_media_type(media_type) or RdfFormat.N_TRIPLES
+        rdf_format = RdfFormat.from_media_type(_media_type(response)) or RdfFormat.N_TRIPLES
         try:
             # Lenient: records may hold IRIs that break RFC 3987 (spaces), accepted at ingest.
             return [quad.triple for quad in parse(response.content, rdf_format, lenient=True)]
@@ -289,6 +288,11 @@ def _retarget(data: RdfInput, format: RdfFormat, graph: str) -> bytes:
         raise StoreError(f"bulk load failed, the data does not parse: {exc}") from exc
     except OSError as exc:
         raise StoreError(f"bulk load failed: {exc}") from exc
+
+
+def _media_type(response: httpx.Response) -> str:
+    """The answer's media type without parameters (``text/turtle; charset=utf-8`` -> ``text/turtle``)."""
+    return str(response.headers.get("content-type", "")).split(";")[0].strip().lower()
 
 
 def _lenient_rows(content: bytes, url: str) -> list[Solution]:
