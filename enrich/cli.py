@@ -74,7 +74,49 @@ def build_parser() -> argparse.ArgumentParser:
 
     recover = commands.add_parser("recover", help="finish or undo ingests interrupted by a crash")
     _add_store(recover)
+    _add_vocab_commands(commands)
     return parser
+
+
+def _add_vocab_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    vocab = commands.add_parser("vocab", help="SKOS vocabularies (Getty AAT, local schemes) and facet trees")
+    actions = vocab.add_subparsers(dest="vocab_command", metavar="ACTION", required=True)
+
+    load = actions.add_parser(
+        "load",
+        help="load a SKOS file, a bundled vocabulary, or an AAT subtree from a SPARQL endpoint",
+        description="Load SKOS into …/graph/vocab/NAME. Concepts read again replace their earlier description.",
+    )
+    source = load.add_mutually_exclusive_group(required=True)
+    source.add_argument("file", nargs="?", type=Path, help="SKOS file (Turtle, RDF/XML, N-Triples, JSON-LD, …)")
+    source.add_argument("--getty-subtree", metavar="ID", help="AAT concept id whose subtree to fetch (e.g. 300264091)")
+    source.add_argument("--bundled", metavar="NAME", help="a vocabulary shipped in mappings/vocab/ (e.g. aat-starter)")
+    load.add_argument("--name", help="vocabulary name (default: from the scheme IRI, e.g. 'aat')")
+    load.add_argument("--format", help="input format when it cannot be told from the file name")
+    load.add_argument(
+        "--hierarchy-json",
+        action="store_true",
+        help='the file is an AAT hierarchy as nested JSON ({"name", "children"}), converted with local IRIs',
+    )
+    load.add_argument("--replace", action="store_true", help="replace the whole vocabulary instead of merging")
+    load.add_argument("--endpoint", default=None, help="SPARQL endpoint for --getty-subtree (default: Getty's)")
+    load.add_argument("--max-concepts", type=int, default=50_000, help="refuse larger subtrees (default 50000)")
+    _add_store(load)
+
+    listing = actions.add_parser("list", help="vocabularies in the store, with concept counts")
+    _add_store(listing)
+
+    tree = actions.add_parser("tree", help="print a facet's label tree")
+    tree.add_argument("facet", help="facet id from mappings/facets.ttl (e.g. materials, object-types)")
+    tree.add_argument("--depth", type=int, help="levels below the roots to show")
+    tree.add_argument("--lang", default=None, help="label language (default: the facet's preference order)")
+    _add_store(tree)
+
+    find = actions.add_parser("find", help="concepts whose labels match, in any language")
+    find.add_argument("label", help="a label, matched case-, accent- and plural-insensitively")
+    find.add_argument("--facet", help="only concepts in this facet")
+    find.add_argument("--lang", default="en", help="language of the paths shown (default en)")
+    _add_store(find)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,8 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from enrich.store.base import StoreError
 
     # Expected failures: a message and an exit code, never a traceback.
+    # Only commands that write say so when they stop on bad input.
+    unwritten = "\nnothing was written." if args.command in _WRITING_COMMANDS or _vocab_load(args) else ""
     expected: tuple[tuple[type[Exception], int, str], ...] = (
-        (InputError, BAD_INPUT, "\nnothing was written."),
+        (InputError, BAD_INPUT, unwritten),
         (ValidationFailed, INVALID_RECORDS, ""),
         (RecordNotFound, NOT_FOUND, ""),
         (StoreError, STORE_FAILURE, ""),
@@ -117,6 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return FAILURE
+
+
+_WRITING_COMMANDS = frozenset({"ingest", "demo", "delete", "recover"})
+
+
+def _vocab_load(args: argparse.Namespace) -> bool:
+    return bool(args.command == "vocab" and args.vocab_command == "load")
 
 
 def _context(args: argparse.Namespace, create: bool = False) -> tuple[Settings, Store, Graphs]:
@@ -219,6 +270,15 @@ def _recover(args: argparse.Namespace) -> int:
     return OK
 
 
+def _vocab(args: argparse.Namespace) -> int:
+    from enrich.vocab.commands import ACTIONS
+
+    action = ACTIONS[args.vocab_command]
+    settings, store, graphs = _context(args, create=_vocab_load(args))
+    with store:
+        return action(args, settings, store, graphs)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "ingest": _ingest,
@@ -227,6 +287,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "list": _list,
     "export": _export,
     "recover": _recover,
+    "vocab": _vocab,
 }
 
 
