@@ -48,8 +48,8 @@ def _select_concepts(endpoint: str, root: str, timeout: float, limit: int) -> li
     client = _client(endpoint, timeout)
     client.setReturnFormat(JSON)
     client.setQuery(
-        f"SELECT DISTINCT ?c WHERE {{ {{ BIND(<{root}> AS ?c) }} UNION {{ ?c <{GVP}broaderExtended> <{root}> }} }} "
-        f"ORDER BY ?c LIMIT {limit + 1}"
+        f"SELECT DISTINCT ?c WHERE {{ {{ VALUES ?c {{ <{root}> }} ?c a ?type }} "
+        f"UNION {{ ?c <{GVP}broaderExtended> <{root}> }} }} ORDER BY ?c LIMIT {limit + 1}"
     )
     result = client.queryAndConvert()
     concepts = [row["c"]["value"] for row in result["results"]["bindings"] if row["c"]["type"] == "uri"]

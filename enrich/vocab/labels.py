@@ -54,19 +54,33 @@ def fold(text: str) -> str:
     return " ".join(words.replace("_", " ").split())
 
 
-def singular(word: str) -> str:
-    """The English singular of one folded word, by rule (good enough for thesaurus labels)."""
+def singular_forms(word: str) -> list[str]:
+    """Possible English singulars of one folded word, by rule (good enough for thesaurus labels);
+    empty when the word does not look plural. "-ses" is ambiguous (vases, canvases), so both."""
     if word in _IRREGULAR:
-        return _IRREGULAR[word]
+        return [_IRREGULAR[word]]
     if len(word) <= 3 or not word.isascii() or word.endswith(_INVARIANT_ENDINGS):
-        return word
+        return []
     if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
+        return [word[:-3] + "y"]
     if word.endswith(("ches", "shes", "xes", "sses", "zzes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+        return [word[:-2]]
+    if word.endswith("ses"):
+        return [word[:-1], word[:-2]]
+    if word.endswith("s"):
+        return [word[:-1]]
+    return []
+
+
+def singular(word: str) -> str:
+    """The most likely English singular of one folded word (the word itself when not plural)."""
+    forms = singular_forms(word)
+    return forms[0] if forms else word
+
+
+def _singular_keys(folded: str) -> list[str]:
+    words = folded.split(" ")
+    return [" ".join([*words[:-1], form]) for form in singular_forms(words[-1])]
 
 
 def label_keys(label: str, language: str | None) -> list[tuple[str, MatchKind]]:
@@ -78,10 +92,7 @@ def label_keys(label: str, language: str | None) -> list[tuple[str, MatchKind]]:
     keys.append((base, "exact"))
     english = language is None or language == "" or language.lower().startswith("en")
     if english:
-        words = base.split(" ")
-        singular_key = " ".join([*words[:-1], singular(words[-1])])
-        if singular_key != base:
-            keys.append((singular_key, "singular"))
+        keys += [(key, "singular") for key in _singular_keys(base)]
     unqualified = _QUALIFIER.sub("", label)
     if unqualified and unqualified != label:
         for key, kind in label_keys(unqualified, language):
@@ -95,9 +106,7 @@ def query_keys(text: str) -> list[str]:
     base = fold(text)
     if not base:
         return []
-    words = base.split(" ")
-    singular_key = " ".join([*words[:-1], singular(words[-1])])
-    return [base] if singular_key == base else [base, singular_key]
+    return [base, *_singular_keys(base)]
 
 
 @dataclass(frozen=True, slots=True)

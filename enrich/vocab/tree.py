@@ -33,13 +33,15 @@ class Node:
     def label(self, languages: Sequence[str] = ("en",)) -> str:
         """The preferred label in the first language that has one, falling back to English, to an
         untagged label, then to any label (sorted, so the choice is stable)."""
+        # Language tags compare case-insensitively (parsers may lower-case them: ko-Hani → ko-hani).
+        by_tag = {language.lower(): label for language, label in self.pref_labels.items()}
         for language in (*languages, "en", ""):
-            if language in self.pref_labels:
-                return self.pref_labels[language]
-        for language in sorted(self.pref_labels):
-            # "ko" asked, "ko-Kore" given: a regional or script variant beats a foreign language.
-            if any(language.split("-")[0] == wanted.split("-")[0] for wanted in languages):
-                return self.pref_labels[language]
+            if language.lower() in by_tag:
+                return by_tag[language.lower()]
+        for language in sorted(by_tag):
+            # "ko" asked, "ko-kore" given: a regional or script variant beats a foreign language.
+            if any(language.split("-")[0] == wanted.lower().split("-")[0] for wanted in languages):
+                return by_tag[language]
         if self.pref_labels:
             return self.pref_labels[sorted(self.pref_labels)[0]]
         return self.iri.rsplit("/", 1)[-1]
@@ -48,9 +50,14 @@ class Node:
 class LabelTree:
     """Concepts with one parent each; several roots are allowed (a forest)."""
 
-    def __init__(self, nodes: dict[str, Node], scheme: str | None = None) -> None:
+    def __init__(
+        self, nodes: dict[str, Node], scheme: str | None = None, members: dict[str, list[str]] | None = None
+    ) -> None:
         self.nodes = nodes
         self.scheme = scheme
+        # skos:Collection → members. A concept has one tree parent, but a facet rooted at a collection
+        # takes every member, wherever else the member hangs.
+        self.members = {c: [m for m in ms if m in nodes] for c, ms in (members or {}).items() if c in nodes}
         for node in nodes.values():
             node.children.clear()
         for node in nodes.values():
@@ -90,7 +97,8 @@ class LabelTree:
                 parent=parent,
                 notation=data.notation,
             )
-        return cls(nodes, vocabulary.scheme_iri)
+        members = {iri: list(data.members) for iri, data in vocabulary.concepts.items() if data.members}
+        return cls(nodes, vocabulary.scheme_iri, members)
 
     def _break_cycles(self) -> None:
         """Bad data can make a concept its own ancestor; the link that closes a cycle is dropped."""
@@ -163,19 +171,25 @@ class LabelTree:
     def subtree(self, roots: Iterable[str]) -> LabelTree:
         """The tree below (and including) the given roots, as a tree of its own."""
         keep: dict[str, Node] = {}
+
+        def take(top: str, parent: str | None) -> None:
+            for iri in (top, *self.descendants(top)):
+                if iri not in keep:
+                    node = self.nodes[iri]
+                    keep[iri] = Node(
+                        iri,
+                        node.pref_labels,
+                        node.alt_labels,
+                        node.selectable,
+                        parent if iri == top else node.parent,
+                        notation=node.notation,
+                    )
+
         for root in roots:
-            if root not in self.nodes or root in keep:
-                continue
-            for iri in (root, *self.descendants(root)):
-                node = self.nodes[iri]
-                keep[iri] = Node(
-                    iri,
-                    node.pref_labels,
-                    node.alt_labels,
-                    node.selectable,
-                    None if iri == root else node.parent,
-                    notation=node.notation,
-                )
+            if root in self.nodes and root not in keep:
+                take(root, None)
+                for member in self.members.get(root, ()):
+                    take(member, root)
         return LabelTree(keep, self.scheme)
 
     # -- labels ------------------------------------------------------------------------------------
