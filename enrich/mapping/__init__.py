@@ -1,0 +1,1 @@
+"""Mappings between other data models or formats and EDM; each module documents its own."""
