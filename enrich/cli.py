@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from enrich.ingest.sources import Document
     from enrich.namespaces import Graphs
     from enrich.settings import Settings
     from enrich.store import Store
@@ -50,6 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-invalid", action="store_true", help="import the valid records and report the invalid ones"
     )
     ingest.add_argument("--report", type=Path, help="write the ingest report (JSON) to this file")
+    ingest.add_argument(
+        "--mapping",
+        metavar="NAME|FILE",
+        help="the inputs are CSV exports converted to EDM by this mapping (a YAML file, or a bundled name "
+        "such as cmoa or korean-museum); value look-ups use the store's vocabularies",
+    )
+    ingest.add_argument(
+        "--mapping-report",
+        type=Path,
+        help="write the conversion report (rows needing attention) here (default: mapping-report-SOURCE.json)",
+    )
     progress = ingest.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="show progress")
     progress.add_argument("--quiet", dest="progress", action="store_false", help="no progress display")
@@ -184,7 +196,7 @@ def _context(args: argparse.Namespace, create: bool = False) -> tuple[Settings, 
 def _ingest(args: argparse.Namespace) -> int:
     from enrich.ingest import IngestOptions, Ingestor, documents
 
-    settings, store, _ = _context(args, create=True)
+    settings, store, graphs = _context(args, create=True)
     options = IngestOptions(
         validate=not args.no_validate,
         skip_invalid=args.skip_invalid,
@@ -194,7 +206,11 @@ def _ingest(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     with store:
-        report = Ingestor(store, settings, options).run(documents(args.inputs, args.format, settings.max_archive_bytes))
+        if args.mapping:
+            inputs = _tabular_documents(args, settings, store, graphs)
+        else:
+            inputs = list(documents(args.inputs, args.format, settings.max_archive_bytes))
+        report = Ingestor(store, settings, options).run(inputs)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(report.summary())
@@ -203,16 +219,50 @@ def _ingest(args: argparse.Namespace) -> int:
     return OK
 
 
+def _tabular_documents(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> list[Document]:
+    """Convert CSV inputs through a mapping; the conversion report goes beside the user."""
+    from enrich.ingest.errors import InputError
+    from enrich.mapping.tabular import convert_table, find_mapping, load_mapping, required_facets
+    from enrich.vocab.facets import facet_indexes
+
+    mapping = load_mapping(find_mapping(args.mapping))
+    lookups = facet_indexes(store, graphs, required_facets(mapping))
+    converted = []
+    for item in args.inputs:
+        path = Path(item)
+        if not path.is_file():
+            raise InputError(item, "no such file (a mapping reads CSV files)")
+        document, table_report = convert_table(path, mapping, lookups, base_iri=settings.base_iri)
+        report_path = args.mapping_report or Path(f"mapping-report-{mapping.source}.json")
+        table_report.write(report_path)
+        print(f"{table_report.summary()}; report: {report_path}")
+        if table_report.rows_converted == 0:
+            raise InputError(item, "no row could be converted; see the report")
+        converted.append(document)
+    return converted
+
+
 def _demo(args: argparse.Namespace) -> int:
     from enrich.ingest import IngestOptions, Ingestor, documents
     from enrich.records_admin import stats
     from enrich.resources import samples_dir
+    from enrich.vocab import loader
+    from enrich.vocab.facets import facet_tree, load_facets
 
     settings, store, graphs = _context(args, create=True)
     with store:
         report = Ingestor(store, settings, IngestOptions(progress=False)).run(documents([str(samples_dir())]))
         print(f"ingested the bundled samples into {store.location}")
         print(report.summary())
+        starter = loader.STARTER_VOCABULARY
+        print(
+            loader.load(
+                store, graphs, loader.read_file(loader.bundled_vocabulary()), starter, f"bundled:{starter}"
+            ).summary()
+        )
+        trees = loader.read_trees(store, graphs)
+        sizes = ", ".join(f"{facet.id} {len(facet_tree(facet, trees))}" for facet in load_facets().values())
+        print(f"facet trees (concepts): {sizes}")
         print(stats(store, graphs).render())
     return OK
 

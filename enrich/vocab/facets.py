@@ -10,9 +10,10 @@ import pyoxigraph
 from pyoxigraph import Literal, NamedNode, RdfFormat
 
 from enrich.ingest.errors import InputError
-from enrich.namespaces import ENR, RDF_TYPE, RDFS
+from enrich.namespaces import ENR, RDF_TYPE, RDFS, Graphs
 from enrich.resources import data_dir
-from enrich.vocab.labels import fold
+from enrich.store.base import Store
+from enrich.vocab.labels import LabelIndex, fold
 from enrich.vocab.tree import LabelTree, Node
 
 
@@ -112,3 +113,25 @@ def facet_tree(facet: Facet, trees: Mapping[str, LabelTree]) -> LabelTree:
             for iri, node in tree.subtree(roots).nodes.items():
                 nodes.setdefault(iri, node)
     return LabelTree(nodes)
+
+
+def facet_indexes(store: Store, graphs: Graphs, facet_ids: Iterable[str]) -> dict[str, LabelIndex]:
+    """Label indexes of the given facets over the vocabularies loaded in the store."""
+    wanted = sorted(set(facet_ids))
+    if not wanted:
+        return {}
+    from enrich.vocab.loader import bundled_names, read_trees
+
+    facets = load_facets()
+    trees = read_trees(store, graphs)
+    indexes: dict[str, LabelIndex] = {}
+    for facet_id in wanted:
+        tree = facet_tree(get_facet(facets, facet_id), trees)
+        if not any(node.selectable for node in tree.nodes.values()):
+            raise InputError(
+                facet_id,
+                "no concept of this facet is in the store's vocabularies; load one first, e.g. "
+                f"`enrich vocab load --bundled NAME` (bundled: {', '.join(bundled_names())})",
+            )
+        indexes[facet_id] = tree.index
+    return indexes

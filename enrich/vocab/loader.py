@@ -64,12 +64,15 @@ class VocabularyInfo:
     loaded: str | None
 
 
+def bundled_names() -> list[str]:
+    return sorted(p.stem for p in (data_dir("mappings") / "vocab").glob("*.ttl"))
+
+
 def bundled_vocabulary(name: str = STARTER_VOCABULARY) -> Path:
     """A vocabulary file shipped in ``mappings/vocab/``."""
     path = data_dir("mappings") / "vocab" / f"{name}.ttl"
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in (data_dir("mappings") / "vocab").glob("*.ttl")))
-        raise InputError(name, f"no bundled vocabulary of that name (bundled: {known})")
+        raise InputError(name, f"no bundled vocabulary of that name (bundled: {', '.join(bundled_names())})")
     return path
 
 
@@ -240,6 +243,7 @@ __all__ = [
     "STARTER_VOCABULARY",
     "LoadReport",
     "VocabularyInfo",
+    "bundled_names",
     "bundled_vocabulary",
     "default_name",
     "list_vocabularies",
