@@ -25,10 +25,13 @@ def test_bundled_facets_name_their_edm_property() -> None:
         "disciplines": DC + "subject",
         "subjects": DC + "subject",
         "styles-periods": DCTERMS + "temporal",
+        "korean-periods": DCTERMS + "temporal",
+        "korean-materials": DCTERMS + "medium",
+        "korean-lifestyle": DC + "subject",
     }
     assert facets["materials"].languages[0] == "en" and "ko" in facets["materials"].languages
     assert facets["materials"].label("ko") == "재질"
-    with pytest.raises(UnknownFacet, match="known: disciplines, materials"):
+    with pytest.raises(UnknownFacet, match="known: disciplines, korean-lifestyle, korean-materials"):
         get_facet(facets, "colour")
 
 
