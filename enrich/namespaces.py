@@ -35,6 +35,10 @@ class Graphs:
     def suggestions(self, record_id: str) -> str:
         return f"{self.base}/graph/suggestions/{record_id}"
 
+    def original(self, record_id: str) -> str:
+        """The source triples of a record converted from another model (CIDOC-CRM / Linked Art)."""
+        return f"{self.base}/graph/original/{record_id}"
+
     def enrichment(self, record_id: str) -> str:
         return f"{self.base}/graph/enrichment/{record_id}"
 

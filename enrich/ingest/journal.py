@@ -4,8 +4,8 @@ Bulk loading gives no transaction, so an ingest keeps a small journal in the sys
 
 1. ``begin`` records the ingest as in progress.
 2. Before each batch is bulk-loaded, one atomic update journals the ids it will touch, copies the
-   previous version of every record it replaces (graph and registry entry) into backup graphs, and
-   removes those previous versions.
+   previous version of every record it replaces (record graph, original graph of a record converted
+   from CIDOC-CRM, registry entry) into backup graphs, and removes those previous versions.
 3. ``commit`` flips the ingest to committed in one atomic update, then removes backups and journal.
 
 ``rollback`` (on an error, Ctrl-C, or at the next start after a crash) drops whatever the journal says
@@ -50,6 +50,9 @@ class IngestJournal:
     def _record_graph(self, record_id: str) -> str:
         return f"<{self.graphs.record(record_id)}>"
 
+    def _original_graph(self, record_id: str) -> str:
+        return f"<{self.graphs.original(record_id)}>"
+
     def _registry_node(self, record_id: str) -> str:
         return f"<{self.graphs.record_node(record_id)}>"
 
@@ -75,9 +78,12 @@ class IngestJournal:
             node = self._registry_node(record_id)
             operations += [
                 f"COPY SILENT {self._record_graph(record_id)} TO {self._backup('record', record_id)}",
+                # An EDM record has no original graph: copying a graph that does not exist copies nothing.
+                f"COPY SILENT {self._original_graph(record_id)} TO {self._backup('original', record_id)}",
                 f"INSERT {{ GRAPH {self._backup('registry', record_id)} {{ {node} ?p ?o }} }} "
                 f"WHERE {{ GRAPH {self._system} {{ {node} ?p ?o }} }}",
                 f"DROP SILENT GRAPH {self._record_graph(record_id)}",
+                f"DROP SILENT GRAPH {self._original_graph(record_id)}",
                 f"DELETE WHERE {{ GRAPH {self._system} {{ {node} ?p ?o }} }}",
             ]
         if not journal:
@@ -104,6 +110,7 @@ class IngestJournal:
                 operations += self._drop_ops(record_id)
                 operations += [
                     f"COPY SILENT {self._backup('record', record_id)} TO {self._record_graph(record_id)}",
+                    f"COPY SILENT {self._backup('original', record_id)} TO {self._original_graph(record_id)}",
                     f"ADD SILENT {self._backup('registry', record_id)} TO {self._system}",
                 ]
             self.store.update(" ;\n".join(operations))
@@ -113,6 +120,7 @@ class IngestJournal:
         node = self._registry_node(record_id)
         return [
             f"DROP SILENT GRAPH {self._record_graph(record_id)}",
+            f"DROP SILENT GRAPH {self._original_graph(record_id)}",
             f"DELETE WHERE {{ GRAPH {self._system} {{ {node} ?p ?o }} }}",
         ]
 
@@ -135,7 +143,9 @@ class IngestJournal:
         for chunk in _chunks(replaced, _IDS_PER_UPDATE):
             self.store.update(
                 " ;\n".join(
-                    f"DROP SILENT GRAPH {self._backup(kind, rid)}" for rid in chunk for kind in ("record", "registry")
+                    f"DROP SILENT GRAPH {self._backup(kind, rid)}"
+                    for rid in chunk
+                    for kind in ("record", "original", "registry")
                 )
             )
         self.store.update(f"DELETE WHERE {{ GRAPH {self._system} {{ {self.node} ?p ?o }} }}")

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Literal, cast
 
 import pyoxigraph
 from pyoxigraph import RdfFormat
@@ -18,10 +18,13 @@ from enrich.ingest import registry
 from enrich.ingest.errors import InputError, ValidationFailed
 from enrich.ingest.journal import IngestJournal, recover
 from enrich.ingest.progress import Progress
-from enrich.ingest.records import Record, RecordNotSplittable, RecordSplitter
+from enrich.ingest.records import Record, RecordNotSplittable, RecordSplitter, as_n_quads, checksum
 from enrich.ingest.safety import LimitedStream
 from enrich.ingest.sources import Document
 from enrich.ingest.writer import Batch, write_batches
+from enrich.mapping import crm as crm_mapping
+from enrich.mapping.crm import CrmError, CrmOptions
+from enrich.mapping.linked_art import LinkedArtError
 from enrich.namespaces import ENR, Graphs
 from enrich.settings import Settings
 from enrich.store.base import Store
@@ -44,6 +47,22 @@ class IngestOptions:
     base_iri: str | None = None
     report_path: Path | None = None
     progress: bool | None = None
+    #: What the input is: EDM, CIDOC-CRM / Linked Art (converted to EDM), or told apart per document
+    #: ("auto": a document with no EDM record but with E22 Human-Made Objects is CIDOC-CRM).
+    source_model: Literal["auto", "edm", "crm"] = "auto"
+    #: Aggregation fields that CIDOC-CRM input does not carry (provider; data provider and rights as fallbacks).
+    crm: CrmOptions = field(default_factory=CrmOptions)
+
+
+@dataclass
+class ConvertedRecord(Record):
+    """A record converted from CIDOC-CRM: the EDM view in ``lines``, the CRM it was read from in ``original``."""
+
+    original: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Both parts decide whether a re-ingest changes anything: CRM the EDM view leaves out counts too.
+        self.checksum = checksum([*self.lines, *self.original])
 
 
 @dataclass
@@ -67,6 +86,8 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     duplicates: int = 0
+    #: Records converted from CIDOC-CRM / Linked Art (counted in ``records`` as well).
+    converted: int = 0
     invalid: list[InvalidRecord] = field(default_factory=list)
     orphan_triples: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -84,6 +105,8 @@ class IngestReport:
             f"{self.unchanged} unchanged, {self.duplicates} repeated, {len(self.invalid)} invalid; "
             f"{self.seconds:.2f} s ({rate:,.0f} records/s)"
         )
+        if self.converted:
+            text += f"; {self.converted} converted from CIDOC-CRM"
         if self.report_path:
             text += f"; report: {self.report_path}"
         return text
@@ -223,6 +246,8 @@ class Ingestor:
                 replaced_ids.append(record.id)
                 report.updated += 1
             parts.append(record.n_quads(self.graphs.record(record.id)))
+            if isinstance(record, ConvertedRecord):
+                parts.append(as_n_quads(record.original, self.graphs.original(record.id)))
             parts.append(registry.registry_n_quads(record, self.graphs, self.options.dataset))
         if parts:
             yield Batch(new_ids, replaced_ids, "".join(parts).encode("utf-8"))
@@ -260,7 +285,13 @@ class Ingestor:
     # -- parsing -----------------------------------------------------------------------------------
     def _document_records(self, doc: Document, report: IngestReport) -> Iterator[tuple[Record, LimitedStream]]:
         """Records of one document. Strict parsing first; IRIs that break RFC 3987 (spaces, say), which
-        real Europeana records contain, get a second, lenient pass and a warning."""
+        real Europeana records contain, get a second, lenient pass and a warning. In "auto" mode a
+        document without EDM records (or a JSON-LD one naming a remote context, as Linked Art does) is
+        read again as CIDOC-CRM."""
+        model = self.options.source_model
+        if model == "crm":
+            yield from self._converted_records(doc, report)
+            return
         emitted = 0
         for lenient in (False, True):
             splitter = RecordSplitter(doc.name)
@@ -279,6 +310,16 @@ class Ingestor:
                     continue
                 except RecordNotSplittable as exc:
                     raise InputError(doc.name, str(exc)) from exc
+                except InputError as exc:
+                    if not (model == "auto" and not emitted and _REMOTE_CONTEXT in exc.problem):
+                        raise
+            if not emitted:
+                if model == "auto":
+                    yield from self._converted_records(doc, report, lenient)
+                    return
+                raise InputError(
+                    doc.name, "no EDM record found (no edm:ProvidedCHO, edm:aggregatedCHO or ore:proxyFor)"
+                )
             if splitter.orphans:
                 report.orphan_triples += len(splitter.orphans)
                 subjects = sorted({line.split(" ", 1)[0] for line in splitter.orphans})
@@ -286,10 +327,37 @@ class Ingestor:
                     f"{doc.name}: {len(splitter.orphans)} triple(s) about {len(subjects)} resource(s) belong to "
                     f"no record and were not imported (first: {subjects[0]})"
                 )
-            if not emitted:
-                raise InputError(
-                    doc.name, "no EDM record found (no edm:ProvidedCHO, edm:aggregatedCHO or ore:proxyFor)"
-                )
+            return
+
+    def _converted_records(
+        self, doc: Document, report: IngestReport, lenient_only: bool = False
+    ) -> Iterator[tuple[Record, LimitedStream]]:
+        """Records of a CIDOC-CRM / Linked Art document: one per E22 Human-Made Object, its EDM view as the
+        record and its CRM triples kept beside it. ``lenient_only`` when an earlier pass needed lenient IRIs."""
+        for lenient in (True,) if lenient_only else (False, True):
+            with doc.open(self.settings.max_input_bytes) as stream:
+                try:
+                    triples = crm_mapping.parse(cast(IO[bytes], stream), doc.format, self.base_iri, lenient)
+                    objects = crm_mapping.convert(triples, self.options.crm)
+                except SyntaxError as exc:
+                    error = _syntax_error(doc, exc, None, lenient)
+                    if isinstance(error, _InvalidIri):
+                        report.warnings.append(f"{doc.name}: {error}; IRIs kept as written")
+                        continue
+                    raise error from exc
+                except LinkedArtError as exc:
+                    raise InputError(doc.name, f"{doc.format.name} syntax error: {exc}", exc.line, exc.column) from exc
+                except CrmError as exc:
+                    raise InputError(doc.name, str(exc)) from exc
+                if not objects:
+                    raise InputError(
+                        doc.name,
+                        "no EDM record found (no edm:ProvidedCHO, edm:aggregatedCHO or ore:proxyFor) and no "
+                        "CIDOC-CRM object (crm:E22_Human-Made_Object)",
+                    )
+                for converted in objects:
+                    report.converted += 1
+                    yield ConvertedRecord(converted.iri, converted.edm, doc.name, converted.crm), stream
             return
 
     def _chunks(self, doc: Document, stream: LimitedStream, lenient: bool) -> Iterator[list[str]]:
@@ -321,9 +389,13 @@ class _InvalidIri(Exception):
     pass
 
 
-def _syntax_error(doc: Document, exc: SyntaxError, triples_read: int, lenient: bool) -> Exception:
+# How Oxigraph's JSON-LD parser says that a document names a remote context (Linked Art's, say).
+_REMOTE_CONTEXT = "load remote contexts"
+
+
+def _syntax_error(doc: Document, exc: SyntaxError, triples_read: int | None, lenient: bool) -> Exception:
     message = str(exc.msg if exc.msg else exc)
     if not lenient and ("IRI" in message or "iri" in message):
         return _InvalidIri(message)
-    where = "" if exc.lineno else f" (after {triples_read:,} triples)"
+    where = "" if exc.lineno or triples_read is None else f" (after {triples_read:,} triples)"
     return InputError(doc.name, f"{doc.format.name} syntax error: {message}{where}", exc.lineno, exc.offset)

@@ -69,7 +69,8 @@ def lookup(store: Store, graphs: Graphs, record_ids: Sequence[str]) -> dict[str,
 
 
 def mark_deleted(store: Store, graphs: Graphs, record_id: str) -> None:
-    """Remove a known record's data and keep it in the registry as deleted (OAI-PMH persistent deletes).
+    """Remove a known record's data (its record graph, and the original graph of a record converted from
+    CIDOC-CRM) and keep it in the registry as deleted (OAI-PMH persistent deletes).
 
     The caller checks that the registry knows the record (``lookup``).
     """
@@ -77,6 +78,7 @@ def mark_deleted(store: Store, graphs: Graphs, record_id: str) -> None:
     system = f"<{graphs.system}>"
     store.update(
         f"DROP SILENT GRAPH <{graphs.record(record_id)}> ;\n"
+        f"DROP SILENT GRAPH <{graphs.original(record_id)}> ;\n"
         f"DELETE WHERE {{ GRAPH {system} {{ {node} <{ENR}deleted> ?d }} }} ;\n"
         f"DELETE WHERE {{ GRAPH {system} {{ {node} <{ENR}datestamp> ?t }} }} ;\n"
         f"DELETE WHERE {{ GRAPH {system} {{ {node} <{ENR}checksum> ?c }} }} ;\n"
