@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from enrich.ingest.sources import Document
+    from enrich.mapping.crm import CrmOptions
     from enrich.namespaces import Graphs
     from enrich.settings import Settings
     from enrich.store import Store
@@ -52,6 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--report", type=Path, help="write the ingest report (JSON) to this file")
     ingest.add_argument(
+        "--source-model",
+        choices=["auto", "edm", "crm"],
+        default="auto",
+        help="EDM, or CIDOC-CRM / Linked Art converted to EDM (the original kept beside it); "
+        "auto (default) reads a document without EDM records as CRM",
+    )
+    ingest.add_argument("--provider", help="edm:provider for records converted from CIDOC-CRM (a name or IRI)")
+    ingest.add_argument(
+        "--data-provider", help="edm:dataProvider for converted records whose CRM names no keeper or owner"
+    )
+    ingest.add_argument("--rights", help="edm:rights IRI for converted records whose CRM states no rights")
+    ingest.add_argument(
         "--mapping",
         metavar="NAME|FILE",
         help="the inputs are CSV exports converted to EDM by this mapping (a YAML file, or a bundled name "
@@ -80,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="print one record as ingested")
     export.add_argument("record", metavar="RECORD", help="record id or ProvidedCHO IRI")
-    export.add_argument("--format", default="turtle", choices=["turtle", "ntriples", "nquads", "rdfxml", "jsonld"])
+    export.add_argument(
+        "--format",
+        default="turtle",
+        choices=["turtle", "ntriples", "nquads", "rdfxml", "jsonld", "crm-turtle", "linked-art"],
+        help="EDM as ingested, or CIDOC-CRM: crm-turtle, linked-art (JSON-LD)",
+    )
     export.add_argument("--output", type=Path, help="write to this file instead of standard output")
     _add_store(export)
 
@@ -204,6 +222,8 @@ def _ingest(args: argparse.Namespace) -> int:
         base_iri=args.base_iri,
         report_path=args.report,
         progress=args.progress,
+        source_model=args.source_model,
+        crm=_crm_options(args),
     )
     with store:
         if args.mapping:
@@ -217,6 +237,16 @@ def _ingest(args: argparse.Namespace) -> int:
     if report.invalid:
         print(f"{len(report.invalid)} invalid record(s) skipped; see {report.report_path}", file=sys.stderr)
     return OK
+
+
+def _crm_options(args: argparse.Namespace) -> CrmOptions:
+    from enrich.ingest.errors import InputError
+    from enrich.mapping.crm import CrmOptions
+
+    try:
+        return CrmOptions(provider=args.provider, data_provider=args.data_provider, rights=args.rights)
+    except ValueError as exc:
+        raise InputError("--rights", str(exc)) from exc
 
 
 def _tabular_documents(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> list[Document]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -10,7 +11,7 @@ from pyoxigraph import RdfFormat
 
 from enrich.ingest.records import record_id
 from enrich.ingest.registry import lookup, mark_deleted
-from enrich.namespaces import DC, DCTERMS, EDM, ENR, ORE, RDF, SKOS, Graphs
+from enrich.namespaces import DC, DCTERMS, EDM, ENR, ORE, RDF, RDF_TYPE, SKOS, Graphs
 from enrich.store.base import Store, text
 
 _RECORD_ID = re.compile(r"^[A-Za-z0-9._-]*-[0-9a-f]{12}$")
@@ -21,6 +22,8 @@ EXPORT_FORMATS: dict[str, RdfFormat] = {
     "rdfxml": RdfFormat.RDF_XML,
     "jsonld": RdfFormat.JSON_LD,
 }
+#: CIDOC-CRM views of a record (the original CRM when it was ingested from CRM, else its EDM mapped).
+CRM_EXPORT_FORMATS = ("crm-turtle", "linked-art")
 PREFIXES = {"rdf": RDF, "dc": DC, "dcterms": DCTERMS, "edm": EDM, "ore": ORE, "skos": SKOS}
 
 
@@ -38,6 +41,8 @@ def export_record(store: Store, graphs: Graphs, reference: str, format_name: str
     triples = store.read_graph(graphs.record(rid))
     if not triples:
         raise RecordNotFound(f"no record {reference!r} in {store.location}")
+    if format_name in CRM_EXPORT_FORMATS:
+        return _as_crm(store, graphs, rid, format_name)
     rdf_format = EXPORT_FORMATS[format_name]
     if rdf_format == RdfFormat.N_QUADS:
         graph = pyoxigraph.NamedNode(graphs.record(rid))
@@ -45,6 +50,26 @@ def export_record(store: Store, graphs: Graphs, reference: str, format_name: str
         return _serialized(pyoxigraph.serialize(quads, format=rdf_format))
     prefixes = PREFIXES if rdf_format in (RdfFormat.TURTLE, RdfFormat.RDF_XML) else None
     return _serialized(pyoxigraph.serialize(triples, format=rdf_format, prefixes=prefixes))
+
+
+def _as_crm(store: Store, graphs: Graphs, record_id: str, format_name: str) -> bytes:
+    """The record in CIDOC-CRM: the CRM it was ingested from, or its EDM mapped (Linked Art's shape)."""
+    from enrich.mapping.crm import HUMAN_MADE_OBJECT, crm_turtle, record_as_crm
+    from enrich.mapping.linked_art import to_linked_art
+
+    triples = record_as_crm(store, graphs, record_id)
+    if format_name == "crm-turtle":
+        return crm_turtle(triples).encode("utf-8")
+    human_made = pyoxigraph.NamedNode(HUMAN_MADE_OBJECT)
+    objects = sorted(
+        t.subject.value
+        for t in triples
+        if isinstance(t.subject, pyoxigraph.NamedNode) and t.predicate.value == RDF_TYPE and t.object == human_made
+    )
+    if not objects:
+        raise RecordNotFound(f"record {record_id!r} has no object to describe in Linked Art")
+    document = to_linked_art(triples, objects[0])
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _serialized(data: bytes | None) -> bytes:
