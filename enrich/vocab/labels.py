@@ -43,7 +43,7 @@ _IRREGULAR = {
     "wolves": "wolf",
     "calves": "calf",
 }
-_INVARIANT_ENDINGS = ("ss", "us", "is", "ics", "ous")
+_INVARIANT_ENDINGS = ("ss", "us", "is", "ics", "ous", "series", "species")
 
 
 def fold(text: str) -> str:

@@ -37,6 +37,7 @@ def test_fold(text: str, folded: str) -> None:
         ("ceramics", "ceramics"),
         ("glass", "glass"),
         ("papyrus", "papyrus"),
+        ("series", "series"),
         ("canvas", "canva"),  # "-as" is not special-cased; the index has the same key for "canvas"
     ],
 )
