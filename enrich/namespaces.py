@@ -61,6 +61,17 @@ class Graphs:
         """The registry's node for a record (subject of datestamp, checksum, ...)."""
         return f"{self.base}/record/{record_id}"
 
+    def suggestion_node(self, suggestion_id: str) -> str:
+        return f"{self.base}/suggestion/{suggestion_id}"
+
+    def run(self, run_id: str) -> str:
+        """An enrichment run's prov:Activity (described in the runs graph)."""
+        return f"{self.base}/run/{run_id}"
+
+    def model_card(self, card_id: str) -> str:
+        """A model card's prov:SoftwareAgent (described in the runs graph)."""
+        return f"{self.base}/model/{card_id}"
+
     def ingest_transaction(self, tx_id: str) -> str:
         return f"{self.base}/ingest/{tx_id}"
 
