@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     recover = commands.add_parser("recover", help="finish or undo ingests interrupted by a crash")
     _add_store(recover)
     _add_vocab_commands(commands)
+    from enrich.review_commands import add_commands as add_review_commands
+
+    add_review_commands(commands)
     return parser
 
 
@@ -193,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return FAILURE
 
 
-_WRITING_COMMANDS = frozenset({"ingest", "demo", "delete", "recover"})
+_WRITING_COMMANDS = frozenset({"ingest", "demo", "delete", "recover", "review"})
 
 
 def _vocab_load(args: argparse.Namespace) -> bool:
@@ -359,6 +362,14 @@ def _vocab(args: argparse.Namespace) -> int:
         return action(args, settings, store, graphs)
 
 
+def _review(args: argparse.Namespace) -> int:
+    from enrich.review_commands import HANDLERS
+
+    settings, store, graphs = _context(args)
+    with store:
+        return HANDLERS[args.command](args, settings, store, graphs)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "ingest": _ingest,
@@ -368,6 +379,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": _export,
     "recover": _recover,
     "vocab": _vocab,
+    "suggestions": _review,
+    "review": _review,
 }
 
 
