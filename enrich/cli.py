@@ -95,9 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("record", metavar="RECORD", help="record id or ProvidedCHO IRI")
     export.add_argument(
         "--format",
-        default="turtle",
-        choices=["turtle", "ntriples", "nquads", "rdfxml", "jsonld", "crm-turtle", "linked-art"],
-        help="EDM as ingested, or CIDOC-CRM: crm-turtle, linked-art (JSON-LD)",
+        default=None,
+        choices=["turtle", "ntriples", "nquads", "rdfxml", "jsonld", "trig", "crm-turtle", "linked-art"],
+        help="RDF format (default turtle; trig for --view full), or CIDOC-CRM: crm-turtle, linked-art (JSON-LD)",
+    )
+    export.add_argument(
+        "--view",
+        choices=["ingested", "enriched", "full"],
+        default="ingested",
+        help="as ingested; plain EDM with the accepted enrichments merged in; or the full picture with "
+        "suggestions and provenance (trig, nquads, jsonld)",
     )
     export.add_argument("--output", type=Path, help="write to this file instead of standard output")
     _add_store(export)
@@ -105,8 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     recover = commands.add_parser("recover", help="finish or undo ingests interrupted by a crash")
     _add_store(recover)
     _add_vocab_commands(commands)
+    from enrich.jobs.commands import add_commands as add_job_commands
     from enrich.review_commands import add_commands as add_review_commands
 
+    add_job_commands(commands)
     add_review_commands(commands)
     return parser
 
@@ -334,7 +343,13 @@ def _export(args: argparse.Namespace) -> int:
 
     _, store, graphs = _context(args)
     with store:
-        data = export_record(store, graphs, args.record, args.format)
+        fmt = args.format or ("trig" if args.view == "full" else "turtle")
+        if args.view == "ingested" or fmt in ("crm-turtle", "linked-art"):
+            data = export_record(store, graphs, args.record, fmt)
+        else:
+            from enrich.export import export_view
+
+            data = export_view(store, graphs, args.record, args.view, fmt)
     if args.output:
         args.output.write_bytes(data)
     else:
@@ -362,6 +377,14 @@ def _vocab(args: argparse.Namespace) -> int:
         return action(args, settings, store, graphs)
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    from enrich.jobs.commands import HANDLERS
+
+    settings, store, graphs = _context(args)
+    with store:
+        return HANDLERS[args.command](args, settings, store, graphs)
+
+
 def _review(args: argparse.Namespace) -> int:
     from enrich.review_commands import HANDLERS
 
@@ -379,6 +402,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": _export,
     "recover": _recover,
     "vocab": _vocab,
+    "run": _jobs,
+    "runs": _jobs,
     "suggestions": _review,
     "review": _review,
 }

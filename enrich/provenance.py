@@ -15,9 +15,23 @@ Identity is the triple (``Suggestion.suggestion_id``):
 Every batch is checked against the rules of ``shapes/suggestions.ttl`` before anything is written (see
 ``check_suggestions``); an invalid batch writes nothing and raises ``InvalidSuggestionBatch``.
 
-Writing costs one SELECT (VALUES) per 1000 ids for the existing state, then one atomic update for the nodes
-that change and one bulk load (N-Quads) for the new ones. A bulk load has no transaction: if it dies
-half-way, re-running the batch completes the partial nodes (they carry no status yet, so they count as new).
+Writing a batch takes four steps:
+
+1. look up what the store holds of its nodes: one existence check per record's suggestions graph and, only
+   in graphs that exist, status and confidence per node by direct index look-ups (``Store.objects_of``);
+2. check the batch (nothing is written before);
+3. one bulk load (N-Quads) of everything the batch adds except what step 4 sets: the new nodes whole but
+   their status, and the runs, enrichers and evidence that pending nodes gain;
+4. one atomic update: the new nodes' Pending status, and the pending nodes' confidence replaced.
+
+After a crash. The status is the commit mark: review lists and this writer only take a node with a status
+for a suggestion. A bulk load has no transaction, so a crash during step 3 can leave any part of it, and a
+crash before step 4 has run leaves every new node of the batch without a status. Writing the batch again
+(in the same run or a later one) completes it: a node without a status counts as new and is loaded whole
+again (RDF sets: what is there already is not duplicated), and a confidence the crash left behind that is
+not the new one is deleted in step 4. A pending node only gains set members before step 4, and its
+confidence changes in step 4 alone. What the crashed write left stays: its run in ``prov:wasGeneratedBy``
+of the nodes it reached (it did generate them), and the nodes it left without a status count as new again.
 """
 
 from __future__ import annotations
@@ -32,7 +46,7 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Triple
 
 from enrich.ingest.journal import now_literal, string_literal
 from enrich.namespaces import ENR, PROV, RDF, RDF_TYPE, XSD, Graphs
-from enrich.store.base import Store, text
+from enrich.store.base import Store, Term, text
 from enrich.suggestion import ModelCard, Status, Suggestion
 
 FACET_BASE = "https://w3id.org/heritage-enrich/facet/"
@@ -40,7 +54,11 @@ _XSD_DECIMAL = XSD + "decimal"
 _XSD_DOUBLE = XSD + "double"
 _RDF_LANG_STRING = RDF + "langString"
 _STATUSES = frozenset(status.iri for status in Status)
-_IDS_PER_SELECT = 1000
+_PENDING = Status.PENDING.iri
+_REJECTED = Status.REJECTED.iri
+_STATUS = ENR + "status"
+_CONFIDENCE = ENR + "confidence"
+_TYPE = f"<{RDF_TYPE}>"
 
 # Rule names: the local names of the shapes in shapes/suggestions.ttl (enrshape:…).
 RULE_CONFIDENCE = "SuggestionConfidence"
@@ -209,11 +227,20 @@ def _object(suggestion: Suggestion) -> str:
 class _Merged:
     """One triple of a batch, with what every agreeing suggestion brought."""
 
-    sid: str
+    node: str
+    graph: str  # the suggestions graph of the first suggestion's record
     first: Suggestion
     confidence: float
     enrichers: dict[str, None]
     evidence: dict[str, None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What the store already holds of a node: its statuses and confidences (one of each, when whole)."""
+
+    statuses: frozenset[str]
+    confidences: tuple[Term, ...]
 
 
 class ProvenanceWriter:
@@ -273,55 +300,60 @@ class ProvenanceWriter:
     # -- suggestions -----------------------------------------------------------------------------------
 
     def write(self, run: RunHandle, suggestions: Sequence[Suggestion]) -> WriteCounts:
-        merged = _merge(suggestions)
-        existing = self._existing(list(merged.values()))
+        merged = _merge(suggestions, self.graphs)
+        stored = self._stored(merged)
         rejected = frozen = 0
         new: list[_Merged] = []
-        updated: list[tuple[_Merged, Literal | None]] = []
-        for sid, item in merged.items():
-            state = existing.get(self.graphs.suggestion_node(sid))
-            if state is None:
+        updated: list[_Merged] = []
+        for item in merged:
+            state = stored.get(item.node)
+            if state is None or not state.statuses:  # never written, or left without its status by a crash
                 new.append(item)
-            elif state[0] == Status.PENDING.iri:
-                updated.append((item, state[1]))
-            elif state[0] == Status.REJECTED.iri:
+            elif state.statuses == {_PENDING}:
+                updated.append(item)
+            elif _REJECTED in state.statuses:
                 rejected += 1
             else:
                 frozen += 1
-        self._check(run, new + [item for item, _ in updated])
-        self._write_updates(run, updated)
-        self._write_new(run, new)
+        self._check(run, new + updated)
+        self._load(run, new, updated)
+        self._commit(new, updated, stored)
         return WriteCounts(len(new), len(updated), rejected, frozen)
 
-    def _existing(self, items: Sequence[_Merged]) -> dict[str, tuple[str, Literal | None]]:
-        """Status and confidence of the nodes that exist already, one SELECT per slice of ids.
+    def _stored(self, items: Sequence[_Merged]) -> dict[str, _Stored]:
+        """What the store holds of the batch's nodes, by node IRI; nodes it holds nothing of are left out.
 
-        Each id is looked up in its own record's graph: with ``GRAPH ?g`` the query slows down as the
-        store fills up, with the graph bound it is an index look-up.
+        Direct index look-ups per node in its record's graph (``Store.objects_of``), and none at all in a
+        record's graph that does not exist yet (the common case of a first run): a SPARQL join over a
+        VALUES block scans the store instead, and slows down as it fills up.
         """
-        pairs = [
-            (self.graphs.suggestion_node(item.sid), self.graphs.suggestions(item.first.record_id)) for item in items
-        ]
-        found: dict[str, tuple[str, Literal | None]] = {}
-        for start in range(0, len(pairs), _IDS_PER_SELECT):
-            values = " ".join(f"(<{node}> <{graph}>)" for node, graph in pairs[start : start + _IDS_PER_SELECT])
-            rows = self.store.select(
-                f"SELECT ?s ?status ?confidence WHERE {{ VALUES (?s ?g) {{ {values} }} GRAPH ?g {{ "
-                f"?s <{ENR}status> ?status OPTIONAL {{ ?s <{ENR}confidence> ?confidence }} }} }}"
-            )
-            for row in rows:
-                confidence = row.get("confidence")
-                found[text(row["s"])] = (text(row["status"]), confidence if isinstance(confidence, Literal) else None)
-        return found
+        by_graph: dict[str, list[str]] = {}
+        for item in items:
+            by_graph.setdefault(item.graph, []).append(item.node)
+        stored: dict[str, _Stored] = {}
+        for graph, nodes in by_graph.items():
+            if not self.store.graph_exists(graph):
+                continue
+            statuses = {
+                node: frozenset(text(term) for term in terms)
+                for node, terms in self.store.objects_of(nodes, _STATUS, graph).items()
+            }
+            # Frozen nodes keep their confidence; pending ones get a new one; a node without a status may
+            # hold a confidence that a crashed write left behind.
+            open_nodes = [node for node in nodes if statuses.get(node, frozenset()) <= {_PENDING}]
+            confidences = self.store.objects_of(open_nodes, _CONFIDENCE, graph) if open_nodes else {}
+            for node in nodes:
+                if node in statuses or node in confidences:
+                    stored[node] = _Stored(statuses.get(node, frozenset()), tuple(confidences.get(node, ())))
+        return stored
 
     def _check(self, run: RunHandle, items: Sequence[_Merged]) -> None:
         activities = {run.iri} if run.model_cards else set()
-        pending = Status.PENDING.iri
         facts = (
             SuggestionFacts(
-                node=self.graphs.suggestion_node(item.sid),
+                node=item.node,
                 confidences=(Literal(repr(item.confidence), datatype=NamedNode(_XSD_DOUBLE)),),
-                statuses=(pending,),
+                statuses=(_PENDING,),
                 activities=(run.iri,),
                 facets=(facet_iri(item.first.facet),),
                 objects=(
@@ -336,49 +368,67 @@ class ProvenanceWriter:
         if problems:
             raise InvalidSuggestionBatch(problems)
 
-    def _node_lines(self, run: RunHandle, item: _Merged, node: str) -> list[str]:
-        """The triples an item adds to its node, whether new or updated (confidence and status aside)."""
-        lines = [f"{node} <{PROV}wasGeneratedBy> <{run.iri}> ."]
-        lines += [f"{node} <{ENR}enricher> {string_literal(name)} ." for name in item.enrichers]
-        lines += [f"{node} <{ENR}evidence> {string_literal(text)} ." for text in item.evidence]
-        return lines
-
-    def _write_updates(self, run: RunHandle, updated: Sequence[tuple[_Merged, Literal | None]]) -> None:
-        if not updated:
-            return
-        with self.store.transaction() as tx:
-            for item, old_confidence in updated:
-                graph = f"<{self.graphs.suggestions(item.first.record_id)}>"
-                node = f"<{self.graphs.suggestion_node(item.sid)}>"
-                if old_confidence is not None:
-                    tx.update(f"DELETE DATA {{ GRAPH {graph} {{ {node} <{ENR}confidence> {old_confidence} }} }}")
-                lines = self._node_lines(run, item, node)
-                lines.append(f"{node} <{ENR}confidence> {_decimal(item.confidence)} .")
-                tx.update(f"INSERT DATA {{ GRAPH {graph} {{\n" + "\n".join(lines) + "\n} }")
-
-    def _write_new(self, run: RunHandle, new: Sequence[_Merged]) -> None:
-        if not new:
-            return
+    def _load(self, run: RunHandle, new: Sequence[_Merged], updated: Sequence[_Merged]) -> None:
+        """One bulk load of what the batch adds, except what ``_commit`` sets: statuses, changed confidences."""
+        generated_by = f"<{PROV}wasGeneratedBy> <{run.iri}>"
         out: list[str] = []
-        pending = f"<{Status.PENDING.iri}>"
-        for item in new:
-            s = item.first
-            graph = f"<{self.graphs.suggestions(s.record_id)}>"
-            node = f"<{self.graphs.suggestion_node(item.sid)}>"
-            lines = [
-                f"{node} <{RDF_TYPE}> <{ENR}Suggestion> .",
-                f"{node} <{RDF_TYPE}> <{RDF}Statement> .",
-                f"{node} <{RDF}subject> <{s.subject}> .",
-                f"{node} <{RDF}predicate> <{s.predicate}> .",
-                f"{node} <{RDF}object> {_object(s)} .",
-                f"{node} <{ENR}record> <{self.graphs.record_node(s.record_id)}> .",
-                f"{node} <{ENR}facet> <{facet_iri(s.facet)}> .",
-                f"{node} <{ENR}confidence> {_decimal(item.confidence)} .",
-                f"{node} <{ENR}status> {pending} .",
-                *self._node_lines(run, item, node),
-            ]
-            out += [line[:-1] + graph + " ." for line in lines]
-        self.store.bulk_load("\n".join(out).encode("utf-8"), RdfFormat.N_QUADS)
+        for item, is_new in [*((item, True) for item in new), *((item, False) for item in updated)]:
+            node, graph = f"<{item.node}>", f"<{item.graph}> .\n"
+            if is_new:
+                s = item.first
+                out += (
+                    f"{node} {_TYPE} <{ENR}Suggestion> {graph}",
+                    f"{node} {_TYPE} <{RDF}Statement> {graph}",
+                    f"{node} <{RDF}subject> <{s.subject}> {graph}",
+                    f"{node} <{RDF}predicate> <{s.predicate}> {graph}",
+                    f"{node} <{RDF}object> {_object(s)} {graph}",
+                    f"{node} <{ENR}record> <{self.graphs.record_node(s.record_id)}> {graph}",
+                    f"{node} <{ENR}facet> <{facet_iri(s.facet)}> {graph}",
+                    f"{node} <{_CONFIDENCE}> {_decimal(item.confidence)} {graph}",
+                )
+            out.append(f"{node} {generated_by} {graph}")
+            out += [f"{node} <{ENR}enricher> {string_literal(name)} {graph}" for name in item.enrichers]
+            out += [f"{node} <{ENR}evidence> {string_literal(text)} {graph}" for text in item.evidence]
+        if out:
+            self.store.bulk_load("".join(out).encode("utf-8"), RdfFormat.N_QUADS)
+
+    def _commit(self, new: Sequence[_Merged], updated: Sequence[_Merged], stored: Mapping[str, _Stored]) -> None:
+        """One atomic update: the new nodes' Pending status, and confidences replaced by the latest run's."""
+        deletes: dict[str, list[str]] = {}
+        inserts: dict[str, list[str]] = {}
+        for is_new, items in ((True, new), (False, updated)):
+            for item in items:
+                node = f"<{item.node}>"
+                old = stored[item.node].confidences if item.node in stored else ()
+                stale = [term for term in old if not _is_number(term, item.confidence)]
+                if stale:
+                    deletes.setdefault(item.graph, []).extend(f"{node} <{_CONFIDENCE}> {term} ." for term in stale)
+                if is_new:  # its confidence came with the bulk load
+                    inserts.setdefault(item.graph, []).append(f"{node} <{_STATUS}> <{_PENDING}> .")
+                elif len(stale) == len(old):  # none of the old confidences is the new one
+                    line = f"{node} <{_CONFIDENCE}> {_decimal(item.confidence)} ."
+                    inserts.setdefault(item.graph, []).append(line)
+        operations = [
+            f"{verb} {{\n{_graph_blocks(lines)}\n}}"
+            for verb, lines in (("DELETE DATA", deletes), ("INSERT DATA", inserts))
+            if lines
+        ]
+        if operations:
+            self.store.update(" ;\n".join(operations))
+
+
+def _graph_blocks(lines_by_graph: Mapping[str, list[str]]) -> str:
+    return "\n".join(f"GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n}" for graph, lines in lines_by_graph.items())
+
+
+def _is_number(term: Term, number: float) -> bool:
+    """Whether a stored confidence is ``number`` (Oxigraph gives a decimal back canonical: 1.0 as "1")."""
+    if not isinstance(term, Literal) or term.datatype.value not in (_XSD_DECIMAL, _XSD_DOUBLE):
+        return False
+    try:
+        return float(term.value) == number
+    except ValueError:
+        return False
 
 
 def card_id(card: ModelCard) -> str:
@@ -387,15 +437,22 @@ def card_id(card: ModelCard) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
-def _merge(suggestions: Iterable[Suggestion]) -> dict[str, _Merged]:
+def _merge(suggestions: Iterable[Suggestion], graphs: Graphs) -> list[_Merged]:
     merged: dict[str, _Merged] = {}
     for s in suggestions:
         sid = s.suggestion_id
         item = merged.get(sid)
         if item is None:
-            merged[sid] = _Merged(sid, s, s.confidence, {s.enricher: None}, dict.fromkeys(s.evidence))
+            merged[sid] = _Merged(
+                graphs.suggestion_node(sid),
+                graphs.suggestions(s.record_id),
+                s,
+                s.confidence,
+                {s.enricher: None},
+                dict.fromkeys(s.evidence),
+            )
         else:
             item.confidence = max(item.confidence, s.confidence)
             item.enrichers[s.enricher] = None
             item.evidence.update(dict.fromkeys(s.evidence))
-    return merged
+    return list(merged.values())

@@ -21,6 +21,7 @@ EXPORT_FORMATS: dict[str, RdfFormat] = {
     "nquads": RdfFormat.N_QUADS,
     "rdfxml": RdfFormat.RDF_XML,
     "jsonld": RdfFormat.JSON_LD,
+    "trig": RdfFormat.TRIG,
 }
 #: CIDOC-CRM views of a record (the original CRM when it was ingested from CRM, else its EDM mapped).
 CRM_EXPORT_FORMATS = ("crm-turtle", "linked-art")
@@ -44,7 +45,7 @@ def export_record(store: Store, graphs: Graphs, reference: str, format_name: str
     if format_name in CRM_EXPORT_FORMATS:
         return _as_crm(store, graphs, rid, format_name)
     rdf_format = EXPORT_FORMATS[format_name]
-    if rdf_format == RdfFormat.N_QUADS:
+    if rdf_format in (RdfFormat.N_QUADS, RdfFormat.TRIG):
         graph = pyoxigraph.NamedNode(graphs.record(rid))
         quads = [pyoxigraph.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
         return _serialized(pyoxigraph.serialize(quads, format=rdf_format))

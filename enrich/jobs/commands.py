@@ -1,0 +1,162 @@
+"""The ``enrich run`` and ``enrich runs list|show`` commands: arguments here, dispatch in :mod:`enrich.cli`.
+
+Importing this module loads no RDF library (``enrich --help`` stays fast); handlers import what they use.
+
+Handlers take ``(args, settings, store, graphs)`` and return an exit code, like :mod:`enrich.vocab.commands`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from enrich.namespaces import Graphs
+    from enrich.settings import Settings
+    from enrich.store.base import Store
+
+Handler = Callable[[argparse.Namespace, "Settings", "Store", "Graphs"], int]
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        help="embedded store directory, ':memory:', or the base URL of a SPARQL 1.1 server "
+        "(default: ENRICH_STORE or ./data/store)",
+    )
+
+
+def _names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run enrichers over records and write suggestions with provenance (resumable)",
+        description="Run enrichers over a selection of records in batches. Each batch is checkpointed; an "
+        "unfinished run with the same enrichers, facets and selection is resumed automatically.",
+    )
+    run.add_argument("--enrichers", type=_names, help="comma-separated enricher names (e.g. lexical,dummy)")
+    run.add_argument("--facets", type=_names, help="comma-separated facet ids (default: every facet with concepts)")
+    selection = run.add_mutually_exclusive_group()
+    selection.add_argument("--dataset", help="only the records of this dataset")
+    selection.add_argument("--records", type=Path, metavar="FILE", help="only these record ids (one a line)")
+    selection.add_argument("--since", metavar="DATE", help="only records changed since (YYYY-MM-DD or ISO date-time)")
+    run.add_argument("--batch-size", type=int, default=500, help="records per batch and checkpoint (default 500)")
+    run.add_argument("--resume", metavar="RUN_ID", help="continue this unfinished run after its checkpoint")
+    run.add_argument("--new", action="store_true", help="start a new run even if an unfinished one matches")
+    run.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    progress = run.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="show progress")
+    progress.add_argument("--quiet", dest="progress", action="store_false", help="no progress display")
+    _add_store(run)
+
+    runs = commands.add_parser("runs", help="enrichment runs: list them, show one")
+    actions = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every run with its state, records and counts")
+    _add_store(listing)
+    show = actions.add_parser("show", help="one run: definition, model cards, checkpoint, counts")
+    show.add_argument("run_id", metavar="RUN_ID")
+    show.add_argument("--json", action="store_true", help="as JSON")
+    _add_store(show)
+
+
+def run(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:
+    from enrich.enrichers import EnricherUnavailable, UnknownEnricher
+    from enrich.ingest.errors import InputError
+    from enrich.ingest.progress import Progress
+    from enrich.jobs.run import RunDefinition, run_enrichment, stored_definition
+    from enrich.jobs.selection import Selection
+    from enrich.provenance import InvalidSuggestionBatch
+
+    if args.resume and not args.enrichers:
+        definition = stored_definition(store, graphs, args.resume)
+    else:
+        if not args.enrichers:
+            raise InputError("--enrichers", "name the enrichers to run (e.g. --enrichers lexical)")
+        if args.dataset:
+            selection = Selection.of_dataset(args.dataset)
+        elif args.records:
+            selection = Selection.from_file(args.records)
+        elif args.since:
+            selection = Selection.changed_since(args.since)
+        else:
+            selection = Selection.all()
+        definition = RunDefinition.of(args.enrichers, args.facets, selection)
+    progress = Progress(None, enabled=args.progress)
+    try:
+        summary = run_enrichment(
+            store,
+            graphs,
+            definition,
+            progress=progress,
+            batch_size=args.batch_size,
+            resume=args.resume,
+            auto_resume=not args.new,
+        )
+    except (UnknownEnricher, EnricherUnavailable) as exc:
+        raise InputError("--enrichers", str(exc)) from exc
+    except InvalidSuggestionBatch as exc:
+        # An enricher produced suggestions the shapes refuse: a bug to report, not bad input. The run stays
+        # unfinished at its last checkpoint.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary.to_json() if args.json else summary.render())
+    return 0
+
+
+def runs_list(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:
+    from enrich.jobs.run import list_runs
+
+    found = list_runs(store, graphs)
+    if not found:
+        print("no enrichment runs yet (try: enrich run --enrichers lexical)")
+    for state in found:
+        status = f"finished {state.ended}" if state.ended else f"UNFINISHED after {state.checkpoint or 'nothing'}"
+        counts = state.tally.get("counts", {}) if state.tally else {}
+        print(
+            f"{state.run_id}\t{state.started}\t{status}\t{','.join(state.enrichers)}\t{state.selection}\t"
+            f"{state.records_seen} records\t{counts.get('new', 0)} new\t{counts.get('updated', 0)} updated"
+        )
+    return 0
+
+
+def runs_show(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:
+    from enrich.jobs.run import read_run
+
+    state = read_run(store, graphs, args.run_id)
+    data = {
+        "run_id": state.run_id,
+        "run": state.iri,
+        "started": state.started,
+        "ended": state.ended,
+        "enrichers": list(state.enrichers),
+        "selection": state.selection,
+        "definition_hash": state.definition_hash,
+        "definition": state.definition.as_json() if state.definition else None,
+        "checkpoint": state.checkpoint,
+        "records_seen": state.records_seen,
+        "tally": dict(state.tally),
+    }
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    for key, value in data.items():
+        if key in ("definition", "tally"):
+            value = json.dumps(value, sort_keys=True)
+        print(f"{key}:\t{value if value is not None else '-'}")
+    return 0
+
+
+def runs(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:
+    return RUNS_ACTIONS[args.runs_command](args, settings, store, graphs)
+
+
+RUNS_ACTIONS: dict[str, Handler] = {"list": runs_list, "show": runs_show}
+#: Top-level command name → handler, for enrich.cli's COMMANDS.
+HANDLERS: dict[str, Handler] = {"run": run, "runs": runs}
