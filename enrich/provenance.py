@@ -18,7 +18,8 @@ Every batch is checked against the rules of ``shapes/suggestions.ttl`` before an
 Writing a batch takes four steps:
 
 1. look up what the store holds of its nodes: one existence check per record's suggestions graph and, only
-   in graphs that exist, status and confidence per node by direct index look-ups (``Store.objects_of``);
+   in graphs that exist, status and confidence per node with ``Store.objects_of`` (direct index look-ups
+   in the embedded store; a small SELECT per graph and predicate on a remote one);
 2. check the batch (nothing is written before);
 3. one bulk load (N-Quads) of everything the batch adds except what step 4 sets: the new nodes whole but
    their status, and the runs, enrichers and evidence that pending nodes gain;
@@ -323,9 +324,10 @@ class ProvenanceWriter:
     def _stored(self, items: Sequence[_Merged]) -> dict[str, _Stored]:
         """What the store holds of the batch's nodes, by node IRI; nodes it holds nothing of are left out.
 
-        Direct index look-ups per node in its record's graph (``Store.objects_of``), and none at all in a
-        record's graph that does not exist yet (the common case of a first run): a SPARQL join over a
-        VALUES block scans the store instead, and slows down as it fills up.
+        Look-ups per node in its record's graph (``Store.objects_of``: direct index look-ups in the embedded
+        store), and none at all in a record's graph that does not exist yet (the common case of a first
+        run). A SPARQL join over a VALUES block of nodes would scan the store instead, and slow down as it
+        fills up.
         """
         by_graph: dict[str, list[str]] = {}
         for item in items:
@@ -349,10 +351,11 @@ class ProvenanceWriter:
 
     def _check(self, run: RunHandle, items: Sequence[_Merged]) -> None:
         activities = {run.iri} if run.model_cards else set()
+        double = NamedNode(_XSD_DOUBLE)
         facts = (
             SuggestionFacts(
                 node=item.node,
-                confidences=(Literal(repr(item.confidence), datatype=NamedNode(_XSD_DOUBLE)),),
+                confidences=(Literal(repr(item.confidence), datatype=double),),
                 statuses=(_PENDING,),
                 activities=(run.iri,),
                 facets=(facet_iri(item.first.facet),),
@@ -372,23 +375,24 @@ class ProvenanceWriter:
         """One bulk load of what the batch adds, except what ``_commit`` sets: statuses, changed confidences."""
         generated_by = f"<{PROV}wasGeneratedBy> <{run.iri}>"
         out: list[str] = []
-        for item, is_new in [*((item, True) for item in new), *((item, False) for item in updated)]:
-            node, graph = f"<{item.node}>", f"<{item.graph}> .\n"
-            if is_new:
-                s = item.first
-                out += (
-                    f"{node} {_TYPE} <{ENR}Suggestion> {graph}",
-                    f"{node} {_TYPE} <{RDF}Statement> {graph}",
-                    f"{node} <{RDF}subject> <{s.subject}> {graph}",
-                    f"{node} <{RDF}predicate> <{s.predicate}> {graph}",
-                    f"{node} <{RDF}object> {_object(s)} {graph}",
-                    f"{node} <{ENR}record> <{self.graphs.record_node(s.record_id)}> {graph}",
-                    f"{node} <{ENR}facet> <{facet_iri(s.facet)}> {graph}",
-                    f"{node} <{_CONFIDENCE}> {_decimal(item.confidence)} {graph}",
-                )
-            out.append(f"{node} {generated_by} {graph}")
-            out += [f"{node} <{ENR}enricher> {string_literal(name)} {graph}" for name in item.enrichers]
-            out += [f"{node} <{ENR}evidence> {string_literal(text)} {graph}" for text in item.evidence]
+        for is_new, items in ((True, new), (False, updated)):
+            for item in items:
+                node, graph = f"<{item.node}>", f"<{item.graph}> .\n"
+                if is_new:
+                    s = item.first
+                    out += (
+                        f"{node} {_TYPE} <{ENR}Suggestion> {graph}",
+                        f"{node} {_TYPE} <{RDF}Statement> {graph}",
+                        f"{node} <{RDF}subject> <{s.subject}> {graph}",
+                        f"{node} <{RDF}predicate> <{s.predicate}> {graph}",
+                        f"{node} <{RDF}object> {_object(s)} {graph}",
+                        f"{node} <{ENR}record> <{self.graphs.record_node(s.record_id)}> {graph}",
+                        f"{node} <{ENR}facet> <{facet_iri(s.facet)}> {graph}",
+                        f"{node} <{_CONFIDENCE}> {_decimal(item.confidence)} {graph}",
+                    )
+                out.append(f"{node} {generated_by} {graph}")
+                out += [f"{node} <{ENR}enricher> {string_literal(name)} {graph}" for name in item.enrichers]
+                out += [f"{node} <{ENR}evidence> {string_literal(text)} {graph}" for text in item.evidence]
         if out:
             self.store.bulk_load("".join(out).encode("utf-8"), RdfFormat.N_QUADS)
 
