@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from enrich.namespaces import ENR
+
+# BCP 47 in the shape RDF needs (RFC 3066 style): letters, then letter/digit subtags.
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 
 
 class Status(StrEnum):
@@ -41,6 +45,8 @@ class SuggestedValue:
             raise ValueError("a suggested value cannot be empty")
         if self.is_iri and self.language is not None:
             raise ValueError("an IRI has no language tag")
+        if self.language is not None and not _LANGUAGE_TAG.match(self.language):
+            raise ValueError(f"not a language tag: {self.language!r}")
 
     def key(self) -> str:
         """What identifies the value in a triple (N-Triples-like, so an IRI and a literal never collide)."""

@@ -166,3 +166,19 @@ def test_literal_suggestion_keeps_its_language(store: Store, writer: ProvenanceW
     literal = rows[0]["o"]
     assert text(literal) == 'a "bronze" bowl\nwith handles'
     assert getattr(literal, "language", None) == "en"
+
+
+def test_a_provider_iri_with_a_space_is_written_as_ingest_kept_it(writer: ProvenanceWriter, store: Store) -> None:
+    # Real Europeana records have CHO IRIs with spaces; ingest keeps them, so suggestions about them must work.
+    odd = Suggestion(
+        "r-space",
+        "https://example.org/cho/with space",
+        DCTERMS + "medium",
+        SuggestedValue(BRONZE),
+        "materials",
+        0.8,
+        "lexical",
+        LEXICAL,
+    )
+    assert writer.write(start(writer), [odd]).new == 1
+    assert values(store, GRAPHS.suggestion_node(odd.suggestion_id), ENR + "status") == [Status.PENDING.iri]
