@@ -286,6 +286,7 @@ def _tabular_documents(args: argparse.Namespace, settings: Settings, store: Stor
 
 def _demo(args: argparse.Namespace) -> int:
     from enrich.ingest import IngestOptions, Ingestor, documents
+    from enrich.jobs import RunDefinition, run_enrichment
     from enrich.records_admin import stats
     from enrich.resources import samples_dir
     from enrich.vocab import loader
@@ -305,6 +306,8 @@ def _demo(args: argparse.Namespace) -> int:
         trees = loader.read_trees(store, graphs)
         sizes = ", ".join(f"{facet.id} {len(facet_tree(facet, trees))}" for facet in load_facets().values())
         print(f"facet trees (concepts): {sizes}")
+        # The main job: the lexical enricher over the samples, as suggestions with provenance for review.
+        print(run_enrichment(store, graphs, RunDefinition.of(["lexical"])).render())
         print(stats(store, graphs).render())
     return OK
 

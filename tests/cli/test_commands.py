@@ -235,10 +235,19 @@ def test_demo_ingests_the_four_sample_records(tmp_path: Path) -> None:
     assert (stats.records, stats.deleted) == (4, 0)
     assert stats.sections["providers"] == {PROVIDER: 4}
     assert stats.sections["EDM types"] == {"IMAGE": 2, "3D": 1, "TEXT": 1}
-    # A second run finds every record unchanged and leaves the store as it was.
+    # The main job enriches the samples: lexical suggestions with provenance, ready for review.
+    assert "suggestions: 5 new, 0 updated" in result.stdout
+    assert "  materials: 2 new" in result.stdout
+    # A second run finds every record unchanged and every suggestion already there (only its run is new).
     again = ok("demo", "--store", store, cwd=tmp_path)
     assert_summary(again.stdout, records=4, new=0, updated=0, unchanged=4, invalid=0)
-    assert parse_stats(again.stdout) == stats
+    assert "suggestions: 0 new, 5 updated" in again.stdout
+    repeated = parse_stats(again.stdout)
+    assert (repeated.records, repeated.record_triples, repeated.sections) == (
+        stats.records,
+        stats.record_triples,
+        stats.sections,
+    )
 
 
 def test_ingest_then_stats(tmp_path: Path) -> None:
