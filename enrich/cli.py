@@ -112,11 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     recover = commands.add_parser("recover", help="finish or undo ingests interrupted by a crash")
     _add_store(recover)
     _add_vocab_commands(commands)
+    from api.commands import add_commands as add_serve_commands
     from enrich.jobs.commands import add_commands as add_job_commands
     from enrich.review_commands import add_commands as add_review_commands
 
     add_job_commands(commands)
     add_review_commands(commands)
+    add_serve_commands(commands)
     return parser
 
 
@@ -380,6 +382,14 @@ def _vocab(args: argparse.Namespace) -> int:
         return action(args, settings, store, graphs)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from api.commands import HANDLERS
+
+    settings, store, graphs = _context(args, create=True)
+    with store:
+        return HANDLERS[args.command](args, settings, store, graphs)
+
+
 def _jobs(args: argparse.Namespace) -> int:
     from enrich.jobs.commands import HANDLERS
 
@@ -407,6 +417,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "vocab": _vocab,
     "run": _jobs,
     "runs": _jobs,
+    "serve": _serve,
     "suggestions": _review,
     "review": _review,
 }

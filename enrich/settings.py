@@ -26,6 +26,27 @@ class Settings(BaseSettings):
     #: Largest archive expansion accepted (all members together), in bytes.
     max_archive_bytes: int = 8 * 1024**3
 
+    # -- serving (api/) ------------------------------------------------------------------------------
+    #: Bearer tokens as salted hashes, ``role:salt:sha256hex`` (roles reader, reviewer, admin); make one
+    #: with ``python -m api.auth make-token ROLE``. From the environment: a JSON list.
+    api_tokens: list[str] = []
+    #: Whether reading (SPARQL queries, GET routes) needs no token.
+    anonymous_read: bool = True
+    #: Wall-clock limit of one SPARQL query through the endpoint, in seconds.
+    sparql_timeout_s: float = 30.0
+    #: Most result rows (solutions or triples) one SPARQL query through the endpoint may return.
+    sparql_max_rows: int = 100_000
+    #: Origins allowed by CORS (``["*"]`` for any); empty means no CORS headers.
+    cors_origins: list[str] = []
+    #: OAI-PMH: records per ListRecords/ListIdentifiers page.
+    oai_page_size: int = 100
+    #: Key that signs resumption tokens (so they stay valid across restarts and workers); when unset, one
+    #: is derived from the base IRI and the store location.
+    oai_token_secret: str | None = None
+    #: OAI-PMH Identify: repository name and administrator e-mail.
+    oai_repository_name: str = "heritage-enrich"
+    oai_admin_email: str = "admin@heritage-enrich.example"
+
 
 def get_settings() -> Settings:
     return Settings()

@@ -1,0 +1,33 @@
+"""OAI-PMH 2.0 at ``/oai`` (GET and POST), over the record registry and the enriched EDM export.
+
+The app factory sets ``app.state.store``, ``app.state.settings`` and ``app.state.graphs``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.oai.protocol import Context, respond
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["oai-pmh"])
+MEDIA_TYPE = "text/xml; charset=utf-8"
+
+
+@router.api_route("/oai", methods=["GET", "POST"], response_class=Response)
+async def oai(request: Request) -> Response:
+    if request.method == "POST":
+        body = (await request.body()).decode("utf-8", errors="replace")
+        pairs = parse_qsl(body, keep_blank_values=True)
+    else:
+        pairs = list(request.query_params.multi_items())
+    state = request.app.state
+    base_url = str(request.url.replace(query=None))
+    ctx = Context(state.store, state.graphs, state.settings, base_url)
+    # Store reads block: keep them off the event loop.
+    content = await run_in_threadpool(respond, ctx, pairs)
+    return Response(content=content, media_type=MEDIA_TYPE)
