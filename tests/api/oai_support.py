@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import copy
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from lxml import etree
 
@@ -20,8 +17,8 @@ from api.oai.protocol import OAI
 from enrich.ingest import IngestOptions, Ingestor, documents
 from enrich.namespaces import ENR, XSD, Graphs
 from enrich.store.base import Store
+from tests.api.server import running
 from tests.benchmarks.synthetic_edm import write_rdf_xml
-from tests.conftest import free_port
 from tests.ingest.support import BASE_IRI, make_settings
 
 GRAPHS = Graphs(BASE_IRI)
@@ -58,20 +55,8 @@ def make_app(store: Store, page_size: int = 100, secret: str | None = None) -> F
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
     """A real uvicorn on 127.0.0.1 in a thread; yields the /oai URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/oai"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with running(app) as base_url:
+        yield f"{base_url}/oai"
 
 
 def _schema(tmp_dir: Path) -> etree.XMLSchema:
