@@ -8,26 +8,21 @@ so ``enrich --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from enrich.command_support import Handler, add_store_argument
 
 if TYPE_CHECKING:
     from enrich.namespaces import Graphs
     from enrich.settings import Settings
     from enrich.store.base import Store
 
-Handler = Callable[[argparse.Namespace, "Settings", "Store", "Graphs"], int]
-
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="serve SPARQL, REST and OAI-PMH over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
-    serve.add_argument(
-        "--store",
-        help="embedded store directory, ':memory:', or the base URL of a SPARQL 1.1 server "
-        "(default: ENRICH_STORE or ./data/store)",
-    )
+    add_store_argument(serve)
 
 
 def serve(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:

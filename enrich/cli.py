@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from enrich.command_support import Handler, add_store_argument
+
 if TYPE_CHECKING:
     from enrich.ingest.sources import Document
     from enrich.mapping.crm import CrmOptions
@@ -19,14 +21,6 @@ if TYPE_CHECKING:
 OK, FAILURE, USAGE, BAD_INPUT, INVALID_RECORDS, STORE_FAILURE, NOT_FOUND = 0, 1, 2, 3, 4, 5, 6
 
 
-def _add_store(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store",
-        help="embedded store directory, ':memory:', or the base URL of a SPARQL 1.1 server "
-        "(default: ENRICH_STORE or ./data/store)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="enrich", description="Linked-data enrichment service for cultural-heritage records."
@@ -35,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="ingest the bundled sample records into a local store and summarise")
-    _add_store(demo)
+    add_store_argument(demo)
 
     ingest = commands.add_parser(
         "ingest",
@@ -43,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ingest EDM records. The whole run is one transaction: on any error nothing is written.",
     )
     ingest.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory, archive, or - for stdin")
-    _add_store(ingest)
+    add_store_argument(ingest)
     ingest.add_argument("--format", help="input format when it cannot be told from the name (needed for stdin)")
     ingest.add_argument("--dataset", help="dataset name recorded for these records (default: edm:datasetName)")
     ingest.add_argument("--base-iri", help="base IRI for relative IRIs in the input")
@@ -81,15 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     delete = commands.add_parser("delete", help="mark records deleted (kept as deleted for harvesters)")
     delete.add_argument("records", nargs="+", metavar="RECORD", help="record id or ProvidedCHO IRI")
-    _add_store(delete)
+    add_store_argument(delete)
 
     stats = commands.add_parser("stats", help="records, triples, providers and datasets in the store")
-    _add_store(stats)
+    add_store_argument(stats)
 
     listing = commands.add_parser("list", help="record ids with their ProvidedCHO IRI and datestamp")
     listing.add_argument("--limit", type=int, default=100, help="records to show (default 100)")
     listing.add_argument("--offset", type=int, default=0, help="records to skip")
-    _add_store(listing)
+    add_store_argument(listing)
 
     export = commands.add_parser("export", help="print one record as ingested")
     export.add_argument("record", metavar="RECORD", help="record id or ProvidedCHO IRI")
@@ -107,10 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
         "suggestions and provenance (trig, nquads, jsonld)",
     )
     export.add_argument("--output", type=Path, help="write to this file instead of standard output")
-    _add_store(export)
+    add_store_argument(export)
 
     recover = commands.add_parser("recover", help="finish or undo ingests interrupted by a crash")
-    _add_store(recover)
+    add_store_argument(recover)
     _add_vocab_commands(commands)
     from api.commands import add_commands as add_serve_commands
     from enrich.jobs.commands import add_commands as add_job_commands
@@ -145,22 +139,22 @@ def _add_vocab_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     load.add_argument("--replace", action="store_true", help="replace the whole vocabulary instead of merging")
     load.add_argument("--endpoint", default=None, help="SPARQL endpoint for --getty-subtree (default: Getty's)")
     load.add_argument("--max-concepts", type=int, default=50_000, help="refuse larger subtrees (default 50000)")
-    _add_store(load)
+    add_store_argument(load)
 
     listing = actions.add_parser("list", help="vocabularies in the store, with concept counts")
-    _add_store(listing)
+    add_store_argument(listing)
 
     tree = actions.add_parser("tree", help="print a facet's label tree")
     tree.add_argument("facet", help="facet id from mappings/facets.ttl (e.g. materials, object-types)")
     tree.add_argument("--depth", type=int, help="levels below the roots to show")
     tree.add_argument("--lang", default=None, help="label language (default: the facet's preference order)")
-    _add_store(tree)
+    add_store_argument(tree)
 
     find = actions.add_parser("find", help="concepts whose labels match, in any language")
     find.add_argument("label", help="a label, matched case-, accent- and plural-insensitively")
     find.add_argument("--facet", help="only concepts in this facet")
     find.add_argument("--lang", default="en", help="language of the paths shown (default en)")
-    _add_store(find)
+    add_store_argument(find)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -373,37 +367,35 @@ def _recover(args: argparse.Namespace) -> int:
     return OK
 
 
+def _with_store(args: argparse.Namespace, handler: Handler, create: bool = False) -> int:
+    """Run a sub-command module's handler with the settings, the open store and the graph names."""
+    settings, store, graphs = _context(args, create=create)
+    with store:
+        return handler(args, settings, store, graphs)
+
+
 def _vocab(args: argparse.Namespace) -> int:
     from enrich.vocab.commands import ACTIONS
 
-    action = ACTIONS[args.vocab_command]
-    settings, store, graphs = _context(args, create=_vocab_load(args))
-    with store:
-        return action(args, settings, store, graphs)
+    return _with_store(args, ACTIONS[args.vocab_command], create=_vocab_load(args))
 
 
 def _serve(args: argparse.Namespace) -> int:
     from api.commands import HANDLERS
 
-    settings, store, graphs = _context(args, create=True)
-    with store:
-        return HANDLERS[args.command](args, settings, store, graphs)
+    return _with_store(args, HANDLERS[args.command], create=True)
 
 
 def _jobs(args: argparse.Namespace) -> int:
     from enrich.jobs.commands import HANDLERS
 
-    settings, store, graphs = _context(args)
-    with store:
-        return HANDLERS[args.command](args, settings, store, graphs)
+    return _with_store(args, HANDLERS[args.command])
 
 
 def _review(args: argparse.Namespace) -> int:
     from enrich.review_commands import HANDLERS
 
-    settings, store, graphs = _context(args)
-    with store:
-        return HANDLERS[args.command](args, settings, store, graphs)
+    return _with_store(args, HANDLERS[args.command])
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from enrich.command_support import Handler, add_store_argument
+
 if TYPE_CHECKING:
     from enrich.namespaces import Graphs
     from enrich.review import Review
@@ -27,16 +29,6 @@ if TYPE_CHECKING:
 OK, BAD_INPUT, NOT_FOUND, CONFLICT = 0, 3, 6, 7
 REASONS = ("wrong-concept", "too-broad", "too-specific", "not-visible", "duplicate", "other")
 STATUSES = ("pending", "auto-accepted", "approved", "rejected", "superseded", "retracted")
-
-Handler = Callable[[argparse.Namespace, "Settings", "Store", "Graphs"], int]
-
-
-def _add_store(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store",
-        help="embedded store directory, ':memory:', or the base URL of a SPARQL 1.1 server "
-        "(default: ENRICH_STORE or ./data/store)",
-    )
 
 
 def _add_reviewer(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +53,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing.add_argument("--limit", type=int, default=100, help="suggestions to show (default 100)")
     listing.add_argument("--offset", type=int, default=0, help="suggestions to skip")
     listing.add_argument("--format", choices=["table", "json"], default="table")
-    _add_store(listing)
+    add_store_argument(listing)
 
     review = commands.add_parser("review", help="approve, reject, correct, retract or reopen suggestions")
     actions = review.add_subparsers(dest="review_command", metavar="ACTION", required=True)
@@ -69,31 +61,31 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     approve = actions.add_parser("approve", help="Pending → Approved: into the record's enrichment graph")
     approve.add_argument("ids", nargs="+", metavar="ID", help="suggestion id (or IRI)")
     _add_reviewer(approve)
-    _add_store(approve)
+    add_store_argument(approve)
 
     reject = actions.add_parser("reject", help="Pending → Rejected (never suggested again unless reopened)")
     reject.add_argument("ids", nargs="+", metavar="ID")
     reject.add_argument("--reason", required=True, choices=REASONS)
     _add_reviewer(reject)
-    _add_store(reject)
+    add_store_argument(reject)
 
     correct = actions.add_parser("correct", help="approve another concept of the same facet instead")
     correct.add_argument("id", metavar="ID")
     correct.add_argument("--concept", required=True, metavar="IRI", help="the right concept (e.g. broader)")
     correct.add_argument("--reason", choices=REASONS, help="why the suggested concept was not right")
     _add_reviewer(correct)
-    _add_store(correct)
+    add_store_argument(correct)
 
     retract = actions.add_parser("retract", help="Approved/AutoAccepted → Retracted: out of the enrichment graph")
     retract.add_argument("ids", nargs="+", metavar="ID")
     retract.add_argument("--reason", choices=REASONS)
     _add_reviewer(retract)
-    _add_store(retract)
+    add_store_argument(retract)
 
     reopen = actions.add_parser("reopen", help="Rejected/Retracted → Pending (undo a decision)")
     reopen.add_argument("ids", nargs="+", metavar="ID")
     _add_reviewer(reopen)
-    _add_store(reopen)
+    add_store_argument(reopen)
 
     approve_all = actions.add_parser(
         "approve-all", help="approve every Pending suggestion at or above a confidence, in one transaction"
@@ -103,7 +95,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     approve_all.add_argument("--provider")
     approve_all.add_argument("--dataset")
     _add_reviewer(approve_all)
-    _add_store(approve_all)
+    add_store_argument(approve_all)
 
     auto = actions.add_parser(
         "auto", help="auto-accept a facet's Pending suggestions by policy (the stored one, or --threshold)"
@@ -112,7 +104,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     auto.add_argument("--threshold", type=float, help="confidence threshold (default: the facet's stored policy)")
     auto.add_argument("--min-enrichers", type=int, default=None, help="enrichers that must agree (default 1)")
     auto.add_argument("--dry-run", action="store_true", help="only show what would be accepted")
-    _add_store(auto)
+    add_store_argument(auto)
 
     policy = actions.add_parser("policy", help="auto-accept policies per facet")
     policy_actions = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
@@ -120,9 +112,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     policy_set.add_argument("--facet", required=True)
     policy_set.add_argument("--threshold", type=float, required=True)
     policy_set.add_argument("--min-enrichers", type=int, default=1)
-    _add_store(policy_set)
+    add_store_argument(policy_set)
     policy_list = policy_actions.add_parser("list", help="the facets' current auto-accept policies")
-    _add_store(policy_list)
+    add_store_argument(policy_list)
 
 
 # --- handlers -------------------------------------------------------------------------------------------

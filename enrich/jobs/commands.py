@@ -10,24 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from enrich.command_support import Handler, add_store_argument
 
 if TYPE_CHECKING:
     from enrich.namespaces import Graphs
     from enrich.settings import Settings
     from enrich.store.base import Store
-
-Handler = Callable[[argparse.Namespace, "Settings", "Store", "Graphs"], int]
-
-
-def _add_store(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store",
-        help="embedded store directory, ':memory:', or the base URL of a SPARQL 1.1 server "
-        "(default: ENRICH_STORE or ./data/store)",
-    )
 
 
 def _names(value: str) -> list[str]:
@@ -54,16 +45,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     progress = run.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="show progress")
     progress.add_argument("--quiet", dest="progress", action="store_false", help="no progress display")
-    _add_store(run)
+    add_store_argument(run)
 
     runs = commands.add_parser("runs", help="enrichment runs: list them, show one")
     actions = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="every run with its state, records and counts")
-    _add_store(listing)
+    add_store_argument(listing)
     show = actions.add_parser("show", help="one run: definition, model cards, checkpoint, counts")
     show.add_argument("run_id", metavar="RUN_ID")
     show.add_argument("--json", action="store_true", help="as JSON")
-    _add_store(show)
+    add_store_argument(show)
 
 
 def run(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:

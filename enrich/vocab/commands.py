@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
+from enrich.command_support import Handler
 from enrich.ingest.errors import InputError
 from enrich.namespaces import Graphs
 from enrich.settings import Settings
@@ -87,7 +87,7 @@ def find(args: argparse.Namespace, settings: Settings, store: Store, graphs: Gra
     return 0
 
 
-ACTIONS: dict[str, Callable[[argparse.Namespace, Settings, Store, Graphs], int]] = {
+ACTIONS: dict[str, Handler] = {
     "load": load,
     "list": list_,
     "tree": tree,
