@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pyoxigraph import Literal, NamedNode
 
+from enrich.ingest.journal import string_literal
 from enrich.namespaces import ENR, RDF_TYPE, XSD, Graphs
 from enrich.store.base import Store, Term, text
 from enrich.suggestion import Status
@@ -44,10 +45,6 @@ class Header:
 
 def _literal(stamp: str) -> str:
     return f'"{stamp}"^^<{XSD}dateTime>'
-
-
-def _string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
 class Repository:
@@ -137,7 +134,7 @@ class Repository:
         """Up to ``limit`` records after the keyset position ``after`` = (datestamp, record id)."""
         keyset = ""
         if after is not None:
-            stamp, node = _literal(after[0]), _string(self.graphs.record_node(after[1]))
+            stamp, node = _literal(after[0]), string_literal(self.graphs.record_node(after[1]))
             keyset = f" FILTER(?stamp > {stamp} || (?stamp = {stamp} && STR(?r) > {node}))"
         rows = self.store.select(
             f"SELECT ?r ?stamp ?deleted ?cho WHERE {{ {self._where(start, end, set_pattern)}{keyset} }} "

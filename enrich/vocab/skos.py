@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple
 
+from enrich.ingest.journal import string_literal
 from enrich.namespaces import DCTERMS, RDF_TYPE, SKOS
 
 GVP = "http://vocab.getty.edu/ontology#"
@@ -239,8 +240,7 @@ def _main_scheme(schemes: dict[str, list[SchemeFact]], concepts: dict[str, Conce
 
 
 def _nt_literal(language: str, label: str) -> str:
-    escaped = label.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return f'"{escaped}"@{language}' if language else f'"{escaped}"'
+    return f"{string_literal(label)}@{language}" if language else string_literal(label)
 
 
 def _nt_term(term: NamedNode | Literal) -> str:
