@@ -17,7 +17,13 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from api import metrics, overload
+from api.oai import router as oai_router
+from api.records import router as records_router
+from api.runs import router as runs_router
 from api.sparql import router as sparql_router
+from api.suggestions import router as suggestions_router
+from api.vocab import router as vocab_router
 from enrich.namespaces import ENR, Graphs
 from enrich.settings import Settings
 from enrich.store import Store, StoreError, open_store
@@ -59,13 +65,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             allow_headers=["Authorization", "Content-Type", "Accept"],
         )
     app.add_exception_handler(Exception, _internal_error)
-    app.include_router(sparql_router)
-    try:
-        from api.oai import router as oai_router
-    except ImportError:  # the OAI-PMH router is optional while it is being built
-        log.debug("api.oai not available; serving without /oai")
-    else:
-        app.include_router(oai_router)
+    for router in (sparql_router, oai_router, records_router, suggestions_router, vocab_router, runs_router):
+        app.include_router(router)
+    metrics.install(app)
+    overload.install(app)
 
     @app.get("/health", tags=["service"], summary="store reachable, with the number of live records")
     async def health(request: Request) -> JSONResponse:

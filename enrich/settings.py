@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     sparql_max_rows: int = 100_000
     #: Origins allowed by CORS (``["*"]`` for any); empty means no CORS headers.
     cors_origins: list[str] = []
+    #: REST: default and largest page size of the list routes (/records, /suggestions).
+    api_page_size: int = 50
+    api_max_page_size: int = 1000
+    #: Requests handled at once; more get 503 with Retry-After (a harvester backs off instead of timing out).
+    max_concurrent_requests: int = 64
+    #: Seconds a client told 503 is asked to wait (Retry-After).
+    retry_after_s: int = 5
     #: OAI-PMH: records per ListRecords/ListIdentifiers page.
     oai_page_size: int = 100
     #: Key that signs resumption tokens (so they stay valid across restarts and workers); when unset, one

@@ -1,0 +1,7 @@
+"""REST: /suggestions (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["suggestions"])

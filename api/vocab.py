@@ -1,0 +1,7 @@
+"""REST: /vocab (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["vocab"])
