@@ -28,8 +28,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="ingest the bundled sample records into a local store and summarise")
+    demo = commands.add_parser(
+        "demo",
+        help="the main job on the bundled samples: ingest, load the starter vocabulary, enrich, (serve)",
+        description="Ingest the bundled sample records (EDM RDF/XML and a museum CSV export through the cmoa "
+        "mapping), load the starter vocabulary, run the lexical enricher and summarise; with --serve, then serve "
+        "SPARQL, REST and OAI-PMH and print the URLs and a reviewer token.",
+    )
     add_store_argument(demo)
+    serving = demo.add_mutually_exclusive_group()
+    serving.add_argument("--serve", action="store_true", help="then serve over HTTP until interrupted")
+    serving.add_argument(
+        "--check",
+        action="store_true",
+        help="then serve, harvest the endpoints once over loopback (health, SPARQL, REST, OAI-PMH) and stop",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on with --serve (default 127.0.0.1)")
+    demo.add_argument(
+        "--port", type=int, default=8000, help="TCP port with --serve/--check (default 8000; 0 picks a free one)"
+    )
 
     ingest = commands.add_parser(
         "ingest",
@@ -290,22 +307,50 @@ def _demo(args: argparse.Namespace) -> int:
 
     settings, store, graphs = _context(args, create=True)
     with store:
-        report = Ingestor(store, settings, IngestOptions(progress=False)).run(documents([str(samples_dir())]))
-        print(f"ingested the bundled samples into {store.location}")
-        print(report.summary())
+        # The vocabulary first: the CSV mapping resolves free-text values (classification, medium) against it.
         starter = loader.STARTER_VOCABULARY
         print(
             loader.load(
                 store, graphs, loader.read_file(loader.bundled_vocabulary()), starter, f"bundled:{starter}"
             ).summary()
         )
+        inputs = list(documents([str(samples_dir())])) + _sample_table_documents(settings, store, graphs)
+        report = Ingestor(store, settings, IngestOptions(progress=False)).run(inputs)
+        print(f"ingested the bundled samples into {store.location}")
+        print(report.summary())
         trees = loader.read_trees(store, graphs)
         sizes = ", ".join(f"{facet.id} {len(facet_tree(facet, trees))}" for facet in load_facets().values())
         print(f"facet trees (concepts): {sizes}")
         # The main job: the lexical enricher over the samples, as suggestions with provenance for review.
         print(run_enrichment(store, graphs, RunDefinition.of(["lexical"])).render())
-        print(stats(store, graphs).render())
+        print(stats(store, graphs).render(), flush=True)
+        if args.serve or args.check:
+            from api.commands import serve_demo
+
+            return serve_demo(settings, store, args.host, args.port, check=args.check)
     return OK
+
+
+#: The bundled museum CSV export and the mapping that converts it (CMOA's column layout, made-up rows).
+SAMPLE_TABLE, SAMPLE_TABLE_MAPPING = "museum-export-sample.csv", "cmoa"
+
+
+def _sample_table_documents(settings: Settings, store: Store, graphs: Graphs) -> list[Document]:
+    from enrich.ingest.errors import InputError
+    from enrich.mapping.tabular import convert_table, find_mapping, load_mapping, required_facets
+    from enrich.resources import samples_dir
+    from enrich.vocab.facets import facet_indexes
+
+    path = samples_dir() / SAMPLE_TABLE
+    if not path.is_file():
+        return []
+    mapping = load_mapping(find_mapping(SAMPLE_TABLE_MAPPING))
+    lookups = facet_indexes(store, graphs, required_facets(mapping))
+    document, table_report = convert_table(path, mapping, lookups, base_iri=settings.base_iri)
+    print(f"{path.name}: {table_report.summary()}")
+    if table_report.rows_converted == 0:
+        raise InputError(str(path), "no row of the bundled CSV could be converted")
+    return [document]
 
 
 def _delete(args: argparse.Namespace) -> int:
