@@ -57,18 +57,19 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store = store
     app.state.graphs = Graphs(settings.base_iri)
     app.state.sparql_http = sparql_http
+    app.add_exception_handler(Exception, _internal_error)
+    for router in (sparql_router, oai_router, records_router, suggestions_router, vocab_router, runs_router):
+        app.include_router(router)
+    metrics.install(app)
+    overload.install(app)
     if settings.cors_origins:
+        # Added last, so outermost: even a 503 from the overload limit carries CORS headers for a browser.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Accept"],
         )
-    app.add_exception_handler(Exception, _internal_error)
-    for router in (sparql_router, oai_router, records_router, suggestions_router, vocab_router, runs_router):
-        app.include_router(router)
-    metrics.install(app)
-    overload.install(app)
 
     @app.get("/health", tags=["service"], summary="store reachable, with the number of live records")
     async def health(request: Request) -> JSONResponse:
