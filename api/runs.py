@@ -1,8 +1,8 @@
 """REST: ``/runs`` — list enrichment runs, start one (admin) and follow its progress.
 
 A run started here executes in a background thread, one at a time per application (a second start while
-one runs is a 409). ``run_enrichment`` chooses the run id itself, so the start request waits until the
-run node is written (the ``progress`` hook's first call) and then answers 202 with the id; live progress
+one runs is a 409). The start request picks the run id, waits until the run node is written (the ``progress``
+hook's first call, so that a definition the run refuses is answered as an error) and then answers 202; live progress
 (records done of total, rate) is kept in memory, the counts come from the run's checkpoints in the store.
 A run that fails keeps its message (never a stack trace) in this application's memory; the store still
 shows it as unfinished, and ``enrich run --resume`` continues it.
@@ -14,6 +14,7 @@ import inspect
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -25,7 +26,6 @@ from api.auth import require_role
 from api.vocab import vocabularies
 from enrich.enrichers import EnricherUnavailable, UnknownEnricher, enricher_class
 from enrich.ingest.errors import InputError
-from enrich.ingest.journal import string_literal
 from enrich.ingest.progress import Progress
 from enrich.jobs.run import (
     DEFAULT_BATCH,
@@ -39,10 +39,10 @@ from enrich.jobs.run import (
     unfinished_run,
 )
 from enrich.jobs.selection import Selection
-from enrich.namespaces import ENR, PROV, Graphs
+from enrich.namespaces import Graphs
 from enrich.provenance import InvalidSuggestionBatch
 from enrich.records_admin import resolve_record_id
-from enrich.store.base import Store, StoreError, text
+from enrich.store.base import Store, StoreError
 from enrich.vocab.facets import load_facets
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,9 @@ class _Job:
     """A run started by this application."""
 
     definition: RunDefinition
-    known_before: set[str]  # unfinished runs of this definition before the start: the new id is not one
-    auto_resume: bool
-    run_id: str | None = None
+    run_id: str
+    resumes: bool  # run_id names an unfinished run of the same definition, continued
+    began: bool = False  # the run node is written: a failure from here on is the run's, not the request's
     total: int | None = None
     done: int = 0
     done_at_start: int = 0
@@ -177,14 +177,6 @@ class _LiveProgress(Progress):
         self._job.done = records
 
 
-def _unfinished_ids(store: Store, graphs: Graphs, definition_hash: str) -> set[str]:
-    rows = store.select(
-        f"SELECT ?run WHERE {{ GRAPH <{graphs.runs}> {{ ?run <{ENR}definitionHash> {string_literal(definition_hash)} "
-        f"FILTER NOT EXISTS {{ ?run <{PROV}endedAtTime> ?ended }} }} }}"
-    )
-    return {text(row["run"]).removeprefix(graphs.run("")) for row in rows}
-
-
 def _short(message: str, lines: int = 3) -> str:
     """The head of a long message (a refused batch lists every problem; the server log has them all)."""
     head = message.splitlines()[:lines]
@@ -209,37 +201,36 @@ class RunManager:
     def start(self, definition: RunDefinition, batch_size: int, auto_resume: bool) -> _Job:
         with self._lock:
             if self.current is not None and not self.current.finished.is_set():
-                raise RunBusy(self.current.run_id or "(starting)")
-            known = _unfinished_ids(self.store, self.graphs, definition.hash())
-            job = self.current = _Job(definition, known, auto_resume)
+                raise RunBusy(self.current.run_id)
+            # The id is chosen here, not by the run, so that the answer can name it before the run starts.
+            resumed = unfinished_run(self.store, self.graphs, definition.hash()) if auto_resume else None
+            job = self.current = _Job(definition, resumed or uuid.uuid4().hex, resumes=resumed is not None)
         thread = threading.Thread(target=self._execute, args=(job, batch_size), name="enrich-run", daemon=True)
         thread.start()
         job.ready.wait(START_WAIT_S)
         return job
 
-    def _identify(self, job: _Job) -> None:
-        """Called by the run once its node exists: a new unfinished run of the definition, or the one resumed."""
-        definition_hash = job.definition.hash()
-        new = _unfinished_ids(self.store, self.graphs, definition_hash) - job.known_before
-        job.run_id = min(new) if new else unfinished_run(self.store, self.graphs, definition_hash)
-        if job.run_id is not None:
-            self.failures.pop(job.run_id, None)  # a resumed run's earlier failure is history now
-            job.done = job.done_at_start = read_run(self.store, self.graphs, job.run_id).records_seen
+    def _started(self, job: _Job) -> None:
+        """Called by the run once its node is written (or resumed): live progress counts from here."""
+        self.failures.pop(job.run_id, None)  # a resumed run's earlier failure is history now
+        job.done = job.done_at_start = read_run(self.store, self.graphs, job.run_id).records_seen
         job.started = time.monotonic()
+        job.began = True
         job.ready.set()
 
     def _execute(self, job: _Job, batch_size: int) -> None:
-        progress = _LiveProgress(lambda: self._identify(job), job)
+        progress = _LiveProgress(lambda: self._started(job), job)
         try:
-            summary = run_enrichment(
+            run_enrichment(
                 self.store,
                 self.graphs,
                 job.definition,
                 progress=progress,
                 batch_size=batch_size,
-                auto_resume=job.auto_resume,
+                resume=job.run_id if job.resumes else None,
+                auto_resume=False,
+                run_id=None if job.resumes else job.run_id,
             )
-            job.run_id = job.run_id or summary.run_id
         except Exception as exc:
             if isinstance(exc, _REPORTED):
                 job.error = _short(str(exc))
@@ -248,8 +239,7 @@ class RunManager:
                 job.internal_error = True
                 job.error = f"internal error ({type(exc).__name__}); the server log has the details"
                 log.error("enrichment run %s failed", job.run_id, exc_info=exc)
-            if job.run_id is not None:
-                self.failures[job.run_id] = job.error
+            self.failures[job.run_id] = job.error
         finally:
             job.finished.set()
             job.ready.set()
@@ -343,10 +333,8 @@ def start_run(request: Request, response: Response, body: RunRequest) -> dict[st
         job = runs.start(definition, body.batch_size, auto_resume=not body.new)
     except RunBusy as exc:
         raise HTTPException(409, f"run {exc} is still running; follow it at /runs/{exc}") from None
-    if job.run_id is None:
-        if job.error is not None:
-            raise HTTPException(500 if job.internal_error else 422, job.error)
-        raise HTTPException(503, "the run is still starting; see GET /runs")
+    if job.error is not None and not job.began:
+        raise HTTPException(500 if job.internal_error else 422, job.error)
     location = str(request.url_for("run_detail", run_id=job.run_id))
     response.headers["Location"] = location
     status = "failed" if job.error is not None else "finished" if job.finished.is_set() else "running"

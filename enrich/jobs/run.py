@@ -304,11 +304,13 @@ def run_enrichment(
     batch_size: int = DEFAULT_BATCH,
     resume: str | None = None,
     auto_resume: bool = True,
+    run_id: str | None = None,
 ) -> RunSummary:
     """Run (or resume) the definition over its records and return what it did.
 
     ``resume`` names a run to continue (its stored definition is used; ``definition`` must match it).
     With ``auto_resume`` an unfinished run of the same definition is continued instead of starting anew.
+    ``run_id`` names a new run (a caller such as the REST API hands the id out before the run starts).
     """
     from enrich.vocab.loader import read_trees
 
@@ -323,24 +325,24 @@ def run_enrichment(
     writer = ProvenanceWriter(store, graphs, allowed_concepts(trees, facets))
     definition_hash = definition.hash()
 
-    run_id = resume or (unfinished_run(store, graphs, definition_hash) if auto_resume else None)
+    resumed = resume or (unfinished_run(store, graphs, definition_hash) if auto_resume else None)
     cards = [e.model_card() for e in enrichers]
     names = [e.name for e in enrichers]
-    if run_id is not None:
-        state = read_run(store, graphs, run_id)
+    if resumed is not None:
+        state = read_run(store, graphs, resumed)
         if state.ended is not None:
-            raise InputError(run_id, f"the run finished at {state.ended}; nothing to resume")
+            raise InputError(resumed, f"the run finished at {state.ended}; nothing to resume")
         if state.definition_hash is not None and state.definition_hash != definition_hash:
-            raise InputError(run_id, "the run was started with another definition (enrichers, facets or selection)")
-        run = RunHandle(run_id, state.iri, tuple(cards), tuple(names))
-        summary = RunSummary(run_id, run.iri, definition.selection.describe(), state.records_seen)
+            raise InputError(resumed, "the run was started with another definition (enrichers, facets or selection)")
+        run = RunHandle(resumed, state.iri, tuple(cards), tuple(names))
+        summary = RunSummary(resumed, run.iri, definition.selection.describe(), state.records_seen)
         summary.resumed_after = state.checkpoint
         if state.tally:
             summary.counts = _counts_from(state.tally["counts"])
             summary.per_facet = {f: _counts_from(c) for f, c in state.tally["per_facet"].items()}
         after = state.checkpoint
     else:
-        run = writer.start_run(names, cards, definition.selection.describe(), vocabulary)
+        run = writer.start_run(names, cards, definition.selection.describe(), vocabulary, run_id)
         stored = string_literal(json.dumps(definition.as_json(), sort_keys=True))
         store.update(
             f"INSERT DATA {{ GRAPH <{graphs.runs}> {{ <{run.iri}> <{ENR}definitionHash> "
