@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from api.auth import main, make_token, role_of
+from api.auth import Identity, identify, main, make_token, role_of
 from api.commands import HANDLERS, add_commands
 
 
@@ -22,6 +22,20 @@ def test_tokens_are_checked_against_salted_hashes() -> None:
         make_token("root")  # type: ignore[arg-type]
 
 
+def test_tokens_may_carry_a_name() -> None:
+    named, named_entry = make_token("reviewer", "rita@museum.example")
+    plain, plain_entry = make_token("reviewer")
+    salt = plain_entry.split(":")[1]
+    entries = [named_entry, plain_entry, f"{named_entry[:-3]}has space"]
+    assert named_entry.endswith(":rita@museum.example")
+    assert identify(named, entries) == Identity("reviewer", "rita@museum.example")
+    assert identify(plain, entries) == Identity("reviewer", f"token-{salt}")  # stable while the entry is
+    assert role_of(named, entries) == "reviewer" and identify("guess", entries) is None
+    assert identify(named, [f"{named_entry[:-3]}has space"]) is None  # a malformed name grants nothing
+    with pytest.raises(ValueError, match="token name"):
+        make_token("reader", "two words")
+
+
 def test_make_token_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["make-token", "reviewer"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -29,6 +43,14 @@ def test_make_token_command(capsys: pytest.CaptureFixture[str]) -> None:
     entry = lines[1].removeprefix("api_tokens entry: ")
     assert role_of(token, [entry]) == "reviewer"
     assert lines[2].startswith("ENRICH_API_TOKENS=")
+
+    assert main(["make-token", "admin", "--name", "ada"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    token = lines[0].removeprefix("token: ")
+    assert identify(token, [lines[1].removeprefix("api_tokens entry: ")]) == Identity("admin", "ada")
+    with pytest.raises(SystemExit):
+        main(["make-token", "admin", "--name", "a:b"])
+    assert "token name" in capsys.readouterr().err
 
 
 def test_serve_command_parser() -> None:
