@@ -27,7 +27,7 @@ from enrich.ingest.errors import InputError
 from enrich.namespaces import Graphs
 from enrich.records_admin import resolve_record_id
 from enrich.review import Reason, ReviewConflict, ReviewError, SuggestionNotFound, SuggestionRow
-from enrich.store.base import Store, text
+from enrich.store.base import Store
 from enrich.suggestion import Status
 
 router = APIRouter(tags=["suggestions"])
@@ -187,29 +187,10 @@ def filters(
     return Filters(wanted, facet, provider, dataset, min_confidence, max_confidence, enricher)
 
 
-def _count(store: Store, graphs: Graphs, chosen: Filters, record: str | None) -> int:
-    # review builds the listing's WHERE; counting with the very same pattern keeps "total" true to the pages.
-    where = review._selection(
-        graphs,
-        chosen.status,
-        chosen.facet,
-        chosen.provider,
-        chosen.dataset,
-        chosen.min_confidence,
-        chosen.max_confidence,
-        chosen.enricher,
-        record,
-    )
-    rows = store.select(f"SELECT (COUNT(DISTINCT ?node) AS ?n) WHERE {{ {where} }}")
-    return int(text(rows[0]["n"]))
-
-
 def suggestion_page(request: Request, chosen: Filters, page: Paging, record: str | None = None) -> Page[SuggestionOut]:
     """One page of suggestions in review's stable order (most confident first, then by IRI)."""
     ctx = context(request)
-    rows = review.list_suggestions(
-        ctx.store,
-        ctx.graphs,
+    filters = (
         chosen.status,
         chosen.facet,
         chosen.provider,
@@ -218,10 +199,10 @@ def suggestion_page(request: Request, chosen: Filters, page: Paging, record: str
         chosen.max_confidence,
         chosen.enricher,
         record,
-        limit=page.limit,
-        offset=page.offset,
     )
-    total = _count(ctx.store, ctx.graphs, chosen, record)
+    rows = review.list_suggestions(ctx.store, ctx.graphs, *filters, limit=page.limit, offset=page.offset)
+    # Counted with the listing's own filters, so "total" stays true to the pages.
+    total = review.count_suggestions(ctx.store, ctx.graphs, *filters)
     return offset_page(request, [SuggestionOut.of(row) for row in rows], total, page)
 
 
@@ -360,6 +341,7 @@ class BulkFilter(BaseModel):
     facet: str | None = None
     provider: str | None = None
     dataset: str | None = None
+    record: str | None = Field(default=None, description="record id or ProvidedCHO IRI")
 
 
 class BulkBody(_Body):
@@ -437,6 +419,7 @@ def bulk_route(request: Request, who: Reviewer, body: BulkBody) -> BulkResult:
             chosen.provider,
             chosen.dataset,
             body.comment,
+            None if chosen.record is None else resolve_record_id(chosen.record),
         )
         return BulkResult(action=body.action, done=done.count, event=done.event, moved=list(done.moved))
     ids = body.ids or []

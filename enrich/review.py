@@ -312,6 +312,24 @@ def list_suggestions(
     return _with_enrichers(store, [_row(graphs, row) for row in rows])
 
 
+def count_suggestions(
+    store: Store,
+    graphs: Graphs,
+    status: Status | str | None = None,
+    facet: str | None = None,
+    provider: str | None = None,
+    dataset: str | None = None,
+    min_confidence: float | None = None,
+    max_confidence: float | None = None,
+    enricher: str | None = None,
+    record: str | None = None,
+) -> int:
+    """How many suggestions :func:`list_suggestions` pages through with the same filters."""
+    where = _selection(graphs, status, facet, provider, dataset, min_confidence, max_confidence, enricher, record)
+    rows = store.select(f"SELECT (COUNT(DISTINCT ?node) AS ?n) WHERE {{ {where} }}")
+    return int(text(rows[0]["n"]))
+
+
 @dataclass(frozen=True, slots=True)
 class SuggestionCounts:
     by_status: dict[str, int]
@@ -668,9 +686,10 @@ def approve_all(
     provider: str | None = None,
     dataset: str | None = None,
     comment: str | None = None,
+    record: str | None = None,
 ) -> Review:
-    """Approve every Pending suggestion at or above ``min_confidence`` (of a facet/provider/dataset) at once."""
-    where = _selection(graphs, Status.PENDING, facet, provider, dataset, min_confidence)
+    """Approve every Pending suggestion at or above ``min_confidence`` (of a facet/provider/dataset/record)."""
+    where = _selection(graphs, Status.PENDING, facet, provider, dataset, min_confidence, record=record)
     return _bulk(store, graphs, Decision.APPROVE, Status.APPROVED, reviewer, where, comment)
 
 
