@@ -308,12 +308,12 @@ def _demo(args: argparse.Namespace) -> int:
     settings, store, graphs = _context(args, create=True)
     with store:
         # The vocabulary first: the CSV mapping resolves free-text values (classification, medium) against it.
-        starter = loader.STARTER_VOCABULARY
-        print(
-            loader.load(
-                store, graphs, loader.read_file(loader.bundled_vocabulary()), starter, f"bundled:{starter}"
-            ).summary()
-        )
+        for name in loader.bundled_names():  # the AAT starter set and the Korean museum classes
+            print(
+                loader.load(
+                    store, graphs, loader.read_file(loader.bundled_vocabulary(name)), name, f"bundled:{name}"
+                ).summary()
+            )
         inputs = list(documents([str(samples_dir())])) + _sample_table_documents(settings, store, graphs)
         report = Ingestor(store, settings, IngestOptions(progress=False)).run(inputs)
         print(f"ingested the bundled samples into {store.location}")
@@ -333,6 +333,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 #: The bundled museum CSV export and the mapping that converts it (CMOA's column layout, made-up rows).
 SAMPLE_TABLE, SAMPLE_TABLE_MAPPING = "museum-export-sample.csv", "cmoa"
+SAMPLE_TABLE_PROVIDER = "Example Museum of Modern Art"
 
 
 def _sample_table_documents(settings: Settings, store: Store, graphs: Graphs) -> list[Document]:
@@ -344,10 +345,13 @@ def _sample_table_documents(settings: Settings, store: Store, graphs: Graphs) ->
     path = samples_dir() / SAMPLE_TABLE
     if not path.is_file():
         return []
-    mapping = load_mapping(find_mapping(SAMPLE_TABLE_MAPPING))
+    # The rows are made up: name a made-up museum, not the one whose export layout they follow.
+    mapping = load_mapping(find_mapping(SAMPLE_TABLE_MAPPING)).model_copy(
+        update={"provider": SAMPLE_TABLE_PROVIDER, "data_provider": SAMPLE_TABLE_PROVIDER}
+    )
     lookups = facet_indexes(store, graphs, required_facets(mapping))
     document, table_report = convert_table(path, mapping, lookups, base_iri=settings.base_iri)
-    print(f"{path.name}: {table_report.summary()}")
+    print(table_report.summary())
     if table_report.rows_converted == 0:
         raise InputError(str(path), "no row of the bundled CSV could be converted")
     return [document]
