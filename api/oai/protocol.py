@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import cast
 from urllib.parse import urlparse
@@ -12,6 +13,7 @@ from urllib.parse import urlparse
 from lxml import etree
 
 from api.oai import tokens
+from api.oai.listings import Keys, Listings, Snapshot
 from api.oai.metadata import FORMATS, XSI
 from api.oai.repository import Header, Repository
 from enrich.namespaces import Graphs
@@ -49,14 +51,15 @@ class Context:
     graphs: Graphs
     settings: Settings
     base_url: str
+    listings: Listings = field(default_factory=Listings)
     repository: Repository = field(init=False)
+    host: str = field(init=False)
+    #: The metadata of this response's records, spliced in where ``_records`` left a marker for each.
+    metadata: list[bytes] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.repository = Repository(self.store, self.graphs)
-
-    @property
-    def host(self) -> str:
-        return urlparse(self.settings.base_iri).hostname or "localhost"
+        self.host = urlparse(self.settings.base_iri).hostname or "localhost"
 
     @property
     def page_size(self) -> int:
@@ -129,7 +132,7 @@ def respond(ctx: Context, pairs: Sequence[tuple[str, str]]) -> bytes:
     except OaiError as error:
         root = envelope(ctx.base_url, None)
         _el(root, "error", error.message, code=error.code)
-        return _serialize(root)
+        return _serialize(ctx, root)
     try:
         body = HANDLERS[verb](ctx, arguments)
     except OaiError as error:
@@ -140,12 +143,19 @@ def respond(ctx: Context, pairs: Sequence[tuple[str, str]]) -> bytes:
     else:
         root = envelope(ctx.base_url, {"verb": verb, **arguments})
         root.append(body)
-    return _serialize(root)
+    return _serialize(ctx, root)
 
 
-def _serialize(root: etree._Element) -> bytes:
+_MARKER = re.compile(rb"<!--metadata (\d+)-->")
+
+
+def _serialize(ctx: Context, root: etree._Element) -> bytes:
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    return data
+    if not ctx.metadata:
+        return data
+    # The formats write their XML themselves (faster than an lxml tree per record); each record's goes where
+    # its marker is. Nothing else in the document can look like a marker: text and attributes escape "<".
+    return _MARKER.sub(lambda match: ctx.metadata[int(match[1])], data)
 
 
 # -- verbs -----------------------------------------------------------------------------------------------
@@ -206,18 +216,25 @@ def _header(ctx: Context, parent: etree._Element, header: Header, specs: list[st
         _el(element, "setSpec", spec)
 
 
-def _record(ctx: Context, parent: etree._Element, header: Header, specs: list[str], prefix: str) -> None:
-    record = _el(parent, "record")
-    _header(ctx, record, header, specs)
-    if not header.deleted:
-        _el(record, "metadata").append(FORMATS[prefix].render(ctx.store, ctx.graphs, header.record_id, header.cho))
+def _records(ctx: Context, parent: etree._Element, headers: Sequence[Header], prefix: str) -> None:
+    """The page's records: headers, and the metadata of the live ones, their graphs read in one go."""
+    specs = ctx.repository.set_specs([h.record_id for h in headers])
+    rendered = {
+        data.header.record_id: FORMATS[prefix].render(data) for data in ctx.repository.record_data(headers, specs)
+    }
+    for header in headers:
+        record = _el(parent, "record")
+        _header(ctx, record, header, specs[header.record_id])
+        if header.record_id in rendered:
+            _el(record, "metadata").append(etree.Comment(f"metadata {len(ctx.metadata)}"))
+            ctx.metadata.append(rendered[header.record_id])
 
 
 def get_record(ctx: Context, arguments: dict[str, str]) -> etree._Element:
     header = _known_header(ctx, arguments["identifier"])
     prefix = _format(arguments["metadataPrefix"])
     body = etree.Element(f"{{{OAI}}}GetRecord")
-    _record(ctx, body, header, ctx.repository.set_specs([header.record_id])[header.record_id], prefix)
+    _records(ctx, body, [header], prefix)
     return body
 
 
@@ -238,7 +255,7 @@ def _bound(value: str | None, name: str, end: bool) -> tuple[str | None, str | N
     return stamp, granularity
 
 
-def _first_position(ctx: Context, verb: str, arguments: dict[str, str]) -> tuple[tokens.ListPosition, str]:
+def _first_position(ctx: Context, verb: str, arguments: dict[str, str]) -> tuple[tokens.ListPosition, Snapshot]:
     prefix = _format(arguments["metadataPrefix"])
     start, start_granularity = _bound(arguments.get("from"), "from", end=False)
     end, end_granularity = _bound(arguments.get("until"), "until", end=True)
@@ -248,57 +265,67 @@ def _first_position(ctx: Context, verb: str, arguments: dict[str, str]) -> tuple
     pattern = ctx.repository.set_pattern(set_spec)
     if pattern is None:
         raise OaiError("noRecordsMatch", f"no set {set_spec!r} in this repository")
-    total = ctx.repository.count(start, end, pattern)
-    position = tokens.ListPosition(verb, prefix, start, end, set_spec, "", "", 0, total, tokens.expiry())
-    return position, pattern
+    listing, snapshot = ctx.listings.start(lambda: ctx.repository.keys(start, end, pattern))
+    if not snapshot.keys:
+        raise OaiError("noRecordsMatch", "no record matches these arguments")
+    total = len(snapshot.keys)
+    position = tokens.ListPosition(verb, prefix, start, end, set_spec, "", "", 0, total, tokens.expiry(), listing)
+    return position, snapshot
+
+
+def _resumed(ctx: Context, verb: str, token: str) -> tuple[tokens.ListPosition, Snapshot]:
+    try:
+        position = tokens.decode(token, tokens.token_key(ctx.settings), verb)
+    except tokens.BadToken as exc:
+        raise OaiError("badResumptionToken", str(exc)) from exc
+    pattern = ctx.repository.set_pattern(position.set_spec)
+
+    def build() -> Keys:
+        # A set gone since the harvest began lists nothing any more.
+        return [] if pattern is None else ctx.repository.keys(position.start, position.end, pattern)
+
+    return position, ctx.listings.resume(position.listing, build)
 
 
 def _list(ctx: Context, verb: str, arguments: dict[str, str]) -> etree._Element:
-    key = tokens.token_key(ctx.settings)
     if "resumptionToken" in arguments:
-        try:
-            position = tokens.decode(arguments["resumptionToken"], key, verb)
-        except tokens.BadToken as exc:
-            raise OaiError("badResumptionToken", str(exc)) from exc
-        pattern = ctx.repository.set_pattern(position.set_spec) or ""
+        position, snapshot = _resumed(ctx, verb, arguments["resumptionToken"])
     else:
-        position, pattern = _first_position(ctx, verb, arguments)
-    after = (position.after_stamp, position.after_id) if position.after_id else None
-    headers = ctx.repository.page(position.start, position.end, pattern, after, ctx.page_size + 1)
-    if not headers and after is None:
-        raise OaiError("noRecordsMatch", "no record matches these arguments")
-    page, more = headers[: ctx.page_size], len(headers) > ctx.page_size
-    specs = ctx.repository.set_specs([h.record_id for h in page])
+        position, snapshot = _first_position(ctx, verb, arguments)
+    keys = snapshot.keys
+    after = bisect_right(keys, (position.after_stamp, position.after_id)) if position.after_id else 0
+    # Headers as they are now; a record no longer registered is skipped (the page then reads further, as
+    # the schema wants at least one record in a list).
+    end = after
+    page: list[Header] = []
+    while not page and end < len(keys):
+        chunk = keys[end : end + ctx.page_size]
+        end += len(chunk)
+        current = ctx.repository.headers([rid for _, rid in chunk])
+        page = [current[rid] for _, rid in chunk if rid in current]
+    if not page:
+        raise OaiError("noRecordsMatch", "no record is left to list")
     body = etree.Element(f"{{{OAI}}}{verb}")
-    for header in page:
-        if verb == "ListRecords":
-            _record(ctx, body, header, specs[header.record_id], position.prefix)
-        else:
+    if verb == "ListRecords":
+        _records(ctx, body, page, position.prefix)
+    else:
+        specs = ctx.repository.set_specs([h.record_id for h in page])
+        for header in page:
             _header(ctx, body, header, specs[header.record_id])
-    if more:
-        last = page[-1]
-        following = tokens.ListPosition(
-            verb,
-            position.prefix,
-            position.start,
-            position.end,
-            position.set_spec,
-            last.datestamp,
-            last.record_id,
-            position.cursor + len(page),
-            max(position.total, position.cursor + len(headers)),
-            tokens.expiry(),
-        )
+    cursor = position.cursor + (end - after)
+    if end < len(keys):
+        stamp, rid = keys[end - 1]
+        following = replace(position, after_stamp=stamp, after_id=rid, cursor=cursor, expires=tokens.expiry())
         expires = datetime.fromtimestamp(following.expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         _el(
             body,
             "resumptionToken",
-            tokens.encode(following, key),
+            tokens.encode(following, tokens.token_key(ctx.settings)),
             expirationDate=expires,
-            completeListSize=str(following.total),
+            completeListSize=str(position.total),
             cursor=str(position.cursor),
         )
-    elif after is not None:
+    elif position.after_id:
         # The last page of a list that had tokens: an empty token closes it.
         _el(body, "resumptionToken", completeListSize=str(position.total), cursor=str(position.cursor))
     return body

@@ -30,7 +30,8 @@ class BadToken(ValueError):
 
 @dataclass(frozen=True)
 class ListPosition:
-    """Where a list request stands: its arguments, the last (datestamp, record id) sent and counts."""
+    """Where a list request stands: its arguments, the last (datestamp, record id) sent, counts, and the
+    snapshot of the records it lists (``listings``; a cache, rebuilt where it is missing)."""
 
     verb: str
     prefix: str
@@ -42,6 +43,7 @@ class ListPosition:
     cursor: int
     total: int
     expires: int
+    listing: str = ""
 
 
 def token_key(settings: Settings) -> bytes:

@@ -1,15 +1,18 @@
-"""OAI-PMH test helpers: a store with synthetic records, a real uvicorn server, offline XSD validation."""
+"""OAI-PMH test helpers: a store with synthetic records, a real uvicorn server, offline XSD validation
+(OAI-PMH.xsd with oai_dc.xsd, and Europeana's EDM.xsd for ``edm`` metadata)."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pyoxigraph
 from fastapi import FastAPI
 from lxml import etree
+from pyoxigraph import Triple
 
 from api.oai import router
 from api.oai.metadata import OAI_DC
@@ -19,12 +22,14 @@ from enrich.namespaces import ENR, XSD, Graphs
 from enrich.store.base import Store
 from tests.api.server import running
 from tests.benchmarks.synthetic_edm import write_rdf_xml
-from tests.ingest.support import BASE_IRI, make_settings
+from tests.ingest.support import BASE_IRI, make_settings, masked
 
 GRAPHS = Graphs(BASE_IRI)
 XSD_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oai-pmh" / "xsd"
-XML_XSD = XSD_DIR.parents[1] / "edm" / "metis-schema" / "schema_xsds" / "xml.xsd"
-NS = {"oai": OAI, "oai_dc": OAI_DC, "dc": "http://purl.org/dc/elements/1.1/"}
+EDM_XSD_DIR = XSD_DIR.parents[1] / "edm" / "metis-schema" / "schema_xsds"
+XML_XSD = EDM_XSD_DIR / "xml.xsd"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+NS = {"oai": OAI, "oai_dc": OAI_DC, "dc": "http://purl.org/dc/elements/1.1/", "rdf": RDF_NS}
 
 
 def ingest_synthetic(store: Store, tmp_path: Path, count: int, start: int = 0, dataset: str = "synthetic") -> None:
@@ -59,8 +64,30 @@ def serve(app: FastAPI) -> Iterator[str]:
         yield f"{base_url}/oai"
 
 
+class _LocalOnly(etree.Resolver):
+    """Refuses every schema document that is not a local file, so no import ever reaches the network."""
+
+    def resolve(self, system_url: str, public_id: str, context: object) -> None:
+        if "://" in system_url and not system_url.startswith("file:"):
+            raise OSError(f"a schema import wants the network: {system_url}")
+
+
+def load_schema(path: Path) -> etree.XMLSchema:
+    """An XSD and everything it imports, read offline."""
+    parser = etree.XMLParser(no_network=True)
+    parser.resolvers.add(_LocalOnly())
+    return etree.XMLSchema(etree.parse(str(path), parser))
+
+
+def edm_xsd() -> etree.XMLSchema:
+    """Europeana's EDM.xsd (the external schema Metis validates providers' data against)."""
+    if "edm" not in _SCHEMAS:
+        _SCHEMAS["edm"] = load_schema(EDM_XSD_DIR / "EDM.xsd")
+    return _SCHEMAS["edm"]
+
+
 def _schema(tmp_dir: Path) -> etree.XMLSchema:
-    """OAI-PMH.xsd + oai_dc.xsd with their network imports pointed at local copies."""
+    """OAI-PMH.xsd + oai_dc.xsd, with oai_dc's network imports pointed at local copies."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
     simpledc = (XSD_DIR / "simpledc20021212.xsd").read_text(encoding="utf-8")
     simpledc = simpledc.replace("http://www.w3.org/2001/03/xml.xsd", XML_XSD.as_uri())
@@ -74,35 +101,60 @@ def _schema(tmp_dir: Path) -> etree.XMLSchema:
   <xs:import namespace="{OAI_DC}" schemaLocation="oai_dc.xsd"/>
 </xs:schema>"""
     (tmp_dir / "wrapper.xsd").write_text(wrapper, encoding="utf-8")
-    return etree.XMLSchema(etree.parse(str(tmp_dir / "wrapper.xsd")))
+    return load_schema(tmp_dir / "wrapper.xsd")
 
 
 _SCHEMAS: dict[str, etree.XMLSchema] = {}
 
 
-def validate(data: bytes, tmp_dir: Path) -> etree._Element:
-    """Parse a response and validate it against OAI-PMH.xsd (oai_dc metadata against oai_dc.xsd).
+def validate(data: bytes, tmp_dir: Path, suggestions: bool = False) -> etree._Element:
+    """Parse a response, validate it against OAI-PMH.xsd and each record's metadata against its own schema:
+    oai_dc against oai_dc.xsd, edm against Europeana's EDM.xsd (the envelope's schema skips what is inside
+    ``metadata``, so each is checked on its own).
 
-    EDM metadata is swapped for an empty oai_dc element first: the envelope's ``metadata`` wants a
-    schema for its child (processContents="strict") and EDM.xsd validity is checked on its own.
+    ``suggestions``: the response carries ``edm-suggestions`` metadata, RDF/XML with no XSD of its own (its
+    tests parse it back instead).
     """
     if "schema" not in _SCHEMAS:
         _SCHEMAS["schema"] = _schema(tmp_dir)
     root = etree.fromstring(data)
-    checked = copy.deepcopy(root)
-    for metadata in checked.iterfind(".//oai:metadata", NS):
-        child = metadata[0]
-        if child.tag != f"{{{OAI_DC}}}dc":
-            metadata.replace(child, etree.Element(f"{{{OAI_DC}}}dc"))
-    _SCHEMAS["schema"].assertValid(checked)
+    _SCHEMAS["schema"].assertValid(root)
+    for metadata in root.iterfind(".//oai:metadata", NS):
+        (child,) = metadata
+        alone = etree.ElementTree(copy.deepcopy(child))  # keeps the namespaces declared above it
+        if child.tag == f"{{{OAI_DC}}}dc":
+            _SCHEMAS["schema"].assertValid(alone)
+        elif child.tag == f"{{{RDF_NS}}}RDF" and not suggestions:
+            edm_xsd().assertValid(alone)
+        elif not suggestions:
+            raise AssertionError(f"unexpected metadata element {child.tag}")
     return root
 
 
-def fetch(client: httpx.Client, url: str, tmp_dir: Path, **params: str) -> etree._Element:
+def stored_form(triples: Iterable[Triple]) -> list[str]:
+    """Triples as an Oxigraph store gives them back (typed literals canonical, duplicates merged), blank
+    node labels masked, sorted: for comparing what was written with what parses back."""
+    store = pyoxigraph.Store()
+    store.extend(pyoxigraph.Quad(t.subject, t.predicate, t.object) for t in triples)
+    return masked([q.triple for q in store])
+
+
+def fetch(client: httpx.Client, url: str, tmp_dir: Path, *, suggestions: bool = False, **params: str) -> etree._Element:
     response = client.get(url, params=params)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/xml")
-    return validate(response.content, tmp_dir)
+    return validate(response.content, tmp_dir, suggestions)
+
+
+def harvest_pages(
+    client: httpx.Client, url: str, tmp_dir: Path, *, suggestions: bool = False, **params: str
+) -> list[etree._Element]:
+    """Every page of a list request, following the resumption tokens; each validated on arrival."""
+    verb = params["verb"]
+    pages = [fetch(client, url, tmp_dir, suggestions=suggestions, **params)]
+    while token := pages[-1].findtext(f"oai:{verb}/oai:resumptionToken", namespaces=NS):
+        pages.append(fetch(client, url, tmp_dir, suggestions=suggestions, verb=verb, resumptionToken=token))
+    return pages
 
 
 def error_code(root: etree._Element) -> str | None:

@@ -9,19 +9,25 @@ import httpx
 import pytest
 from lxml import etree
 
+from enrich.namespaces import EDM
 from enrich.records_admin import delete_records, list_records
+from enrich.store.base import Store
 from enrich.store.embedded import EmbeddedStore
+from enrich.store.remote import RemoteStore
 from tests.api.oai_support import (
     GRAPHS,
     NS,
+    RDF_NS,
     error_code,
     fetch,
+    harvest_pages,
     ingest_synthetic,
     make_app,
     serve,
     set_datestamp,
     validate,
 )
+from tests.ingest.support import make_settings
 
 RECORDS = 25
 PAGE = 10
@@ -58,11 +64,8 @@ def _identifiers(root: etree._Element) -> list[str]:
 
 
 def _harvest_all(client: httpx.Client, harvest: tuple[str, list[str], Path], **params: str) -> list[etree._Element]:
-    pages = [_get(client, harvest, **params)]
-    verb = params["verb"]
-    while (token := pages[-1].find(f"oai:{verb}/oai:resumptionToken", NS)) is not None and token.text:
-        pages.append(_get(client, harvest, verb=verb, resumptionToken=token.text))
-    return pages
+    url, _, tmp = harvest
+    return harvest_pages(client, url, tmp / "xsd", **params)
 
 
 def test_identify(client: httpx.Client, harvest: tuple[str, list[str], Path]) -> None:
@@ -78,13 +81,13 @@ def test_post_is_answered_like_get(client: httpx.Client, harvest: tuple[str, lis
     response = client.post(url, data={"verb": "ListMetadataFormats"})
     root = validate(response.content, tmp / "xsd")
     prefixes = [e.text for e in root.iterfind(".//oai:metadataPrefix", NS)]
-    assert prefixes == ["oai_dc", "edm"]
+    assert prefixes == ["oai_dc", "edm", "edm-suggestions"]
 
 
 def test_list_metadata_formats_for_a_record(client: httpx.Client, harvest: tuple[str, list[str], Path]) -> None:
     _, ids, _ = harvest
     root = _get(client, harvest, verb="ListMetadataFormats", identifier=f"oai:{HOST}:{ids[0]}")
-    assert len(root.findall(".//oai:metadataFormat", NS)) == 2
+    assert len(root.findall(".//oai:metadataFormat", NS)) == 3
     root = _get(client, harvest, verb="ListMetadataFormats", identifier=f"oai:{HOST}:nope-000000000000")
     assert error_code(root) == "idDoesNotExist"
 
@@ -168,10 +171,10 @@ def test_from_until_inclusive_in_both_granularities(client: httpx.Client, harves
 def test_get_record_edm_and_deleted(client: httpx.Client, harvest: tuple[str, list[str], Path]) -> None:
     _, ids, _ = harvest
     root = _get(client, harvest, verb="GetRecord", identifier=f"oai:{HOST}:{ids[0]}", metadataPrefix="edm")
-    rdf = root.find(".//oai:metadata/{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF", NS)
-    assert rdf is not None
-    resources = {e.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}resource") for e in rdf.iter()}
-    assert "http://www.europeana.eu/schemas/edm/ProvidedCHO" in resources
+    rdf = root.find(".//oai:metadata/rdf:RDF", NS)
+    assert rdf is not None  # and valid against EDM.xsd: fetch() validated it with the envelope
+    cho = rdf.find("{http://www.europeana.eu/schemas/edm/}ProvidedCHO")
+    assert cho is not None and cho.get(f"{{{RDF_NS}}}about") == "http://data.example.org/synthetic/cho/0"
     gone = _get(client, harvest, verb="GetRecord", identifier=f"oai:{HOST}:{ids[-1]}", metadataPrefix="oai_dc")
     assert gone.find(".//oai:header", NS).get("status") == "deleted"  # type: ignore[union-attr]
 
@@ -266,3 +269,62 @@ def test_sickle_harvests_everything(harvest: tuple[str, list[str], Path]) -> Non
     assert [r.header.identifier for r in records] == [f"oai:{HOST}:{rid}" for rid in ids]
     assert records[-1].header.deleted
     assert records[0].metadata["title"][0].startswith("Object number")
+
+
+def test_records_added_or_deleted_during_a_harvest(tmp_path: Path) -> None:
+    """A harvest lists the records registered when it began (OAI-PMH 2.0, 3.5: records changed meanwhile
+    may or may not come): one deleted meanwhile comes as deleted, one added meanwhile with the next
+    incremental harvest."""
+    store = EmbeddedStore(None)
+    ingest_synthetic(store, tmp_path, 6)
+    ids = [rid for rid, _, _, _ in list_records(store, GRAPHS, limit=6)]
+    for day, rid in enumerate(ids, start=1):
+        set_datestamp(store, rid, f"2024-04-{day:02d}T00:00:00Z")
+    with serve(make_app(store, page_size=3)) as url, httpx.Client(timeout=30) as http:
+        root = fetch(http, url, tmp_path / "xsd", verb="ListRecords", metadataPrefix="oai_dc")
+        seen = _identifiers(root)
+        delete_records(store, GRAPHS, [ids[4]])
+        ingest_synthetic(store, tmp_path, 1, start=100)
+        token = str(root.findtext(".//oai:resumptionToken", namespaces=NS))
+        rest = fetch(http, url, tmp_path / "xsd", verb="ListRecords", resumptionToken=token)
+        seen += _identifiers(rest)
+        assert seen == [f"oai:{HOST}:{rid}" for rid in ids]
+        gone = rest.findall(".//oai:record", NS)[1]
+        assert gone.find("oai:header", NS).get("status") == "deleted"  # type: ignore[union-attr]
+        # The next incremental harvest, from the datestamp of the change, brings both.
+        later = fetch(
+            http, url, tmp_path / "xsd", verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": "2025-01-01"}
+        )
+        added = [rid for rid, _, _, _ in list_records(store, GRAPHS, limit=10) if rid not in ids]
+        assert sorted(_identifiers(later)) == sorted(f"oai:{HOST}:{rid}" for rid in [ids[4], *added])
+
+
+def test_a_harvest_of_a_remote_store(oxigraph_server: str, tmp_path: Path) -> None:
+    """The same protocol over Oxigraph server: record graphs read a page at a time through SPARQL."""
+    with RemoteStore.from_base_url(oxigraph_server, make_settings()) as store:
+        store.update("DROP ALL")
+        ingest_synthetic(store, tmp_path, 7)
+        pages = _remote_pages(store, tmp_path)
+    records = [r for page in pages for r in page.iterfind(".//oai:record", NS)]
+    assert len(records) == 7 and len(pages) == 3
+    for record in records:
+        assert record.find(f"oai:metadata/rdf:RDF/{{{EDM}}}ProvidedCHO", NS) is not None
+        specs = {e.text for e in record.iterfind("oai:header/oai:setSpec", NS)}
+        assert "dataset:synthetic" in specs and not specs & {"review:accepted", "review:pending"}
+
+
+def _remote_pages(store: Store, tmp_path: Path) -> list[etree._Element]:
+    with serve(make_app(store, page_size=3)) as url, httpx.Client(timeout=30) as http:
+        pending = fetch(http, url, tmp_path / "xsd", verb="ListRecords", metadataPrefix="edm", set="review:pending")
+        assert error_code(pending) == "noRecordsMatch"
+        return harvest_pages(http, url, tmp_path / "xsd", verb="ListRecords", metadataPrefix="edm")
+
+
+def test_the_harvest_benchmark_runs(tmp_path: Path) -> None:
+    from tests.benchmarks import bench_oai
+
+    results = bench_oai.run(tmp_path, 150, 100)
+    assert results["harvest"]["records"] == results["baseline"]["records"] == 150
+    assert results["harvest"]["pages"] == 2
+    assert results["ratio"] > 0 and results["rss_mib"]["peak"] > 0
+    assert "harvest records/s" in bench_oai.render(results)
