@@ -31,7 +31,11 @@ def _listings(state: State) -> Listings:
         return listings
 
 
-@router.api_route("/oai", methods=["GET", "POST"], response_class=Response)
+_SUMMARY = "OAI-PMH 2.0: the six verbs; edm, oai_dc and edm-suggestions metadata"
+
+
+@router.get("/oai", summary=_SUMMARY, response_class=Response, operation_id="oai_get")
+@router.post("/oai", summary=_SUMMARY, response_class=Response, operation_id="oai_post")
 async def oai(request: Request) -> Response:
     if request.method == "POST":
         body = (await request.body()).decode("utf-8", errors="replace")

@@ -252,8 +252,6 @@ def test_listing_filters_and_pages_completely(served: httpx.Client, store: Store
         assert refused.json()["detail"][0]["loc"] == ["query", field]
 
 
-# /sparql and /oai answer GET and POST with one function each, which FastAPI warns gives one operation id twice.
-@pytest.mark.filterwarnings("ignore:Duplicate Operation ID:UserWarning")
 def test_openapi_documents_the_routes(memory_served: tuple[httpx.Client, Store]) -> None:
     client, _ = memory_served
     paths = client.get("/openapi.json").json()["paths"]

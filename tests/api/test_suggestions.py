@@ -254,8 +254,6 @@ def test_bulk_by_ids_answers_per_id_and_by_filter_approves_above_a_threshold(ser
         assert client.post("/suggestions/bulk", json=body).status_code == 422, body
 
 
-# /sparql and /oai answer GET and POST with one function each, which FastAPI warns gives one operation id twice.
-@pytest.mark.filterwarnings("ignore:Duplicate Operation ID:UserWarning")
 def test_openapi_documents_the_suggestion_routes() -> None:
     app = create_app(make_settings(), EmbeddedStore())
     paths = {path: set(methods) for path, methods in app.openapi()["paths"].items() if "suggestions" in path}
