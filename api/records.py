@@ -17,7 +17,6 @@ import functools
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +37,6 @@ from enrich.ingest import IngestError, IngestOptions, Ingestor, IngestReport
 from enrich.ingest.journal import string_literal
 from enrich.ingest.records import Record
 from enrich.ingest.registry import lookup
-from enrich.ingest.safety import LimitedStream
 from enrich.ingest.sources import Document
 from enrich.namespaces import ENR, XSD, Graphs
 from enrich.records_admin import EXPORT_FORMATS, RecordNotFound, delete_records, export_record, resolve_record_id
@@ -331,15 +329,13 @@ class _BodyIngestor(Ingestor):
         self.expected = expected
         self.ids: list[str] = []
 
-    def _document_records(self, doc: Document, report: IngestReport) -> Iterator[tuple[Record, LimitedStream]]:
-        for record, stream in super()._document_records(doc, report):
-            if self.expected is not None and record.id != self.expected:
-                raise _OtherRecord(
-                    f"the body describes <{record.cho}> (record {record.id}), not record {self.expected}; "
-                    "nothing was written"
-                )
-            self.ids.append(record.id)
-            yield record, stream
+    def check_record(self, record: Record) -> None:
+        if self.expected is not None and record.id != self.expected:
+            raise _OtherRecord(
+                f"the body describes <{record.cho}> (record {record.id}), not record {self.expected}; "
+                "nothing was written"
+            )
+        self.ids.append(record.id)
 
 
 async def _read_body(request: Request, limit: int) -> tuple[RdfFormat, IO[bytes]]:

@@ -176,6 +176,7 @@ class Ingestor:
         for doc in docs:
             report.documents += 1
             for record, stream in self._document_records(doc, report):
+                self.check_record(record)
                 report.records += 1
                 pending.append(record)
                 if len(pending) >= batch_size:
@@ -281,6 +282,11 @@ class Ingestor:
             # The data is already committed (or rolled back); a report we cannot write must not undo that.
             report.warnings.append(f"could not write the report to {path}: {exc}")
             report.report_path = None
+
+    def check_record(self, record: Record) -> None:
+        """Called for every record as it is read, before its batch is written; a subclass may raise an
+        :class:`~enrich.ingest.errors.IngestError` to refuse it (the API's PUT refuses a body holding any other record), which
+        rolls the whole ingest back. Nothing is refused here."""
 
     # -- parsing -----------------------------------------------------------------------------------
     def _document_records(self, doc: Document, report: IngestReport) -> Iterator[tuple[Record, LimitedStream]]:
