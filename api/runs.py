@@ -42,6 +42,7 @@ from enrich.jobs.selection import Selection
 from enrich.namespaces import Graphs
 from enrich.provenance import InvalidSuggestionBatch
 from enrich.records_admin import resolve_record_id
+from enrich.settings import Settings
 from enrich.store.base import Store, StoreError
 from enrich.vocab.facets import load_facets
 
@@ -191,9 +192,10 @@ class RunBusy(Exception):
 class RunManager:
     """At most one run at a time in a background thread; the last one's live state and failures in memory."""
 
-    def __init__(self, store: Store, graphs: Graphs) -> None:
+    def __init__(self, store: Store, graphs: Graphs, settings: Settings) -> None:
         self.store = store
         self.graphs = graphs
+        self.settings = settings
         self._lock = threading.Lock()
         self.current: _Job | None = None
         self.failures: dict[str, str] = {}
@@ -230,6 +232,7 @@ class RunManager:
                 resume=job.run_id if job.resumes else None,
                 auto_resume=False,
                 run_id=None if job.resumes else job.run_id,
+                settings=self.settings,
             )
         except Exception as exc:
             if isinstance(exc, _REPORTED):
@@ -256,7 +259,7 @@ def manager(app: FastAPI) -> RunManager:
     with _MANAGER_GUARD:
         found: RunManager | None = getattr(app.state, "run_manager", None)
         if found is None:
-            found = app.state.run_manager = RunManager(app.state.store, app.state.graphs)
+            found = app.state.run_manager = RunManager(app.state.store, app.state.graphs, app.state.settings)
         return found
 
 

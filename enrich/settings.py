@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     remote_update_url: str | None = None
     remote_gsp_url: str | None = None
     remote_timeout_s: float = 60.0
+    #: Where model work keeps its files: embedding caches, vector indexes, trained heads, generated images.
+    data_dir: str = "data"
     #: Records written per ingest batch (memory stays bounded by this).
     ingest_batch_records: int = 5000
     #: Largest single input (file, archive member, stdin) accepted, in bytes.

@@ -10,13 +10,18 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pyoxigraph import Literal, NamedNode
 
 from enrich.namespaces import ENR, ORE, Graphs
 from enrich.store.base import Store, text
 from enrich.suggestion import ModelCard, Suggestion
+
+if TYPE_CHECKING:
+    from enrich.settings import Settings
+    from enrich.vocab.facets import Facet
+    from enrich.vocab.tree import LabelTree
 
 #: Records per SELECT when reading views: large enough to amortise the query, small enough for the
 #: VALUES block to stay a few hundred kilobytes.
@@ -55,6 +60,21 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class EnrichmentContext:
+    """What a model enricher may need besides its records, handed to ``from_config(context=…)`` when the class
+    sets ``needs_context``: the store and graph names (record images, training data, stored artefacts), the
+    settings (``data_dir`` for caches and trained models), the facets and their trees, and the vocabulary
+    snapshot the run works against."""
+
+    store: Store
+    graphs: Graphs
+    settings: Settings
+    trees: Mapping[str, LabelTree]
+    facets: Mapping[str, Facet]
+    vocabulary: str
+
+
 class Enricher(ABC):
     """Base of every enricher. A subclass sets ``name`` and ``version`` and fills in :meth:`enrich`.
 
@@ -65,6 +85,8 @@ class Enricher(ABC):
     version: ClassVar[str] = "1"
     #: Predicates the enricher reads; ``None`` reads every predicate of the record.
     reads: Collection[str] | None = None
+    #: Whether ``from_config`` takes ``context`` (an :class:`EnrichmentContext`).
+    needs_context: ClassVar[bool] = False
 
     @classmethod
     def from_config(cls, **config: Any) -> Self:

@@ -284,9 +284,9 @@ class Ingestor:
             report.report_path = None
 
     def check_record(self, record: Record) -> None:
-        """Called for every record as it is read, before its batch is written; a subclass may raise an
-        :class:`~enrich.ingest.errors.IngestError` to refuse it (the API's PUT refuses a body holding any other record), which
-        rolls the whole ingest back. Nothing is refused here."""
+        """Called for every record as it is read, before its batch is written. A subclass may raise an
+        :class:`~enrich.ingest.errors.IngestError` to refuse it (the API's PUT refuses a body holding any
+        other record), which rolls the whole ingest back. Nothing is refused here."""
 
     # -- parsing -----------------------------------------------------------------------------------
     def _document_records(self, doc: Document, report: IngestReport) -> Iterator[tuple[Record, LimitedStream]]:

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace, settings: Settings, store: Store, graphs: Grap
             batch_size=args.batch_size,
             resume=args.resume,
             auto_resume=not args.new,
+            settings=settings,
         )
     except (UnknownEnricher, EnricherUnavailable) as exc:
         raise InputError("--enrichers", str(exc)) from exc

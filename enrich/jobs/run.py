@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from enrich.enrichers import enricher_class
-from enrich.enrichers.base import Enricher, read_record_views
+from enrich.enrichers.base import Enricher, EnrichmentContext, read_record_views
 from enrich.ingest.errors import InputError
 from enrich.ingest.journal import string_literal
 from enrich.ingest.progress import Progress
@@ -29,6 +29,7 @@ from enrich.jobs.selection import Selection
 from enrich.namespaces import ENR, PROV, Graphs
 from enrich.provenance import ProvenanceWriter, RunHandle, WriteCounts
 from enrich.records_admin import RecordNotFound
+from enrich.settings import Settings
 from enrich.store.base import Store, text
 from enrich.suggestion import Suggestion
 from enrich.vocab.facets import Facet, facet_tree, get_facet, load_facets
@@ -266,14 +267,23 @@ def allowed_concepts(trees: Mapping[str, LabelTree], facets: Mapping[str, Facet]
 
 
 def build_enrichers(
-    store: Store, graphs: Graphs, definition: RunDefinition, trees: Mapping[str, LabelTree], vocabulary: str
+    store: Store,
+    graphs: Graphs,
+    definition: RunDefinition,
+    trees: Mapping[str, LabelTree],
+    vocabulary: str,
+    settings: Settings | None = None,
 ) -> list[Enricher]:
-    """The run's enrichers; the lexical one gets the facet indexes built from the trees already read."""
+    """The run's enrichers; the lexical one gets the facet indexes built from the trees already read, model
+    enrichers (``needs_context``) an :class:`EnrichmentContext`."""
     facets = load_facets()
+    context = EnrichmentContext(store, graphs, settings or Settings(), trees, facets, vocabulary)
     enrichers: list[Enricher] = []
     for spec in definition.enrichers:
         cls = enricher_class(spec.name)
         config = dict(spec.config)
+        if cls.needs_context:
+            config["context"] = context
         if spec.name == "lexical" and "indexes" not in config:
             wanted = definition.facets if definition.facets is not None else sorted(facets)
             indexes = {}
@@ -305,12 +315,14 @@ def run_enrichment(
     resume: str | None = None,
     auto_resume: bool = True,
     run_id: str | None = None,
+    settings: Settings | None = None,
 ) -> RunSummary:
     """Run (or resume) the definition over its records and return what it did.
 
     ``resume`` names a run to continue (its stored definition is used; ``definition`` must match it).
     With ``auto_resume`` an unfinished run of the same definition is continued instead of starting anew.
     ``run_id`` names a new run (a caller such as the REST API hands the id out before the run starts).
+    ``settings`` reach model enrichers (data directory, devices); the environment's by default.
     """
     from enrich.vocab.loader import read_trees
 
@@ -320,7 +332,7 @@ def run_enrichment(
     trees = read_trees(store, graphs)
     facets = load_facets()
     vocabulary = _vocabulary_snapshot(store, graphs)
-    enrichers = build_enrichers(store, graphs, definition, trees, vocabulary)
+    enrichers = build_enrichers(store, graphs, definition, trees, vocabulary, settings)
     wanted_facets = set(definition.facets) if definition.facets is not None else None
     writer = ProvenanceWriter(store, graphs, allowed_concepts(trees, facets))
     definition_hash = definition.hash()
