@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = 64
     #: Seconds a client told 503 is asked to wait (Retry-After).
     retry_after_s: int = 5
+    #: Key that signs the reviewer page's session cookies; when unset, one is derived from the base IRI, the
+    #: store and the token entries (so revoking a token ends its sessions).
+    session_secret: str | None = None
     #: OAI-PMH: records per ListRecords/ListIdentifiers page.
     oai_page_size: int = 100
     #: Key that signs resumption tokens (so they stay valid across restarts and workers); when unset, one
