@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="the main job on the bundled samples: ingest, load the starter vocabulary, enrich, (serve)",
+        help="the main job on the bundled samples: ingest, load the bundled vocabularies, enrich, (serve)",
         description="Ingest the bundled sample records (EDM RDF/XML and a museum CSV export through the cmoa "
         "mapping), load the starter vocabulary, run the lexical enricher and summarise; with --serve, then serve "
         "SPARQL, REST and OAI-PMH and print the URLs and a reviewer token.",
@@ -123,13 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     recover = commands.add_parser("recover", help="finish or undo ingests interrupted by a crash")
     add_store_argument(recover)
     _add_vocab_commands(commands)
-    from api.commands import add_commands as add_serve_commands
-    from enrich.jobs.commands import add_commands as add_job_commands
-    from enrich.review_commands import add_commands as add_review_commands
-
-    add_job_commands(commands)
-    add_review_commands(commands)
-    add_serve_commands(commands)
+    # Each module's parser part imports only argparse, so building the parser stays fast.
+    for module_name in dict.fromkeys(_COMMAND_MODULES.values()):
+        importlib.import_module(module_name).add_commands(commands)
     return parser
 
 
@@ -429,22 +426,26 @@ def _vocab(args: argparse.Namespace) -> int:
     return _with_store(args, ACTIONS[args.vocab_command], create=_vocab_load(args))
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from api.commands import HANDLERS
+#: Commands whose parser and handlers live in a module of their own (``add_commands`` and ``HANDLERS``, handlers
+#: taking ``(args, settings, store, graphs)``); the handler's libraries load only when the command runs.
+_COMMAND_MODULES: dict[str, str] = {
+    "run": "enrich.jobs.commands",
+    "runs": "enrich.jobs.commands",
+    "suggestions": "enrich.review_commands",
+    "review": "enrich.review_commands",
+    "models": "enrich.models.commands",
+    "similar": "enrich.similarity.commands",
+    "train": "enrich.classify.commands",
+    "evaluate": "enrich.classify.commands",
+    "serve": "api.commands",
+}
+#: Of those, the commands that may create the store (serving an empty one is fine).
+_CREATING_COMMANDS = frozenset({"serve"})
 
-    return _with_store(args, HANDLERS[args.command], create=True)
 
-
-def _jobs(args: argparse.Namespace) -> int:
-    from enrich.jobs.commands import HANDLERS
-
-    return _with_store(args, HANDLERS[args.command])
-
-
-def _review(args: argparse.Namespace) -> int:
-    from enrich.review_commands import HANDLERS
-
-    return _with_store(args, HANDLERS[args.command])
+def _delegated(args: argparse.Namespace) -> int:
+    handlers: dict[str, Handler] = importlib.import_module(_COMMAND_MODULES[args.command]).HANDLERS
+    return _with_store(args, handlers[args.command], create=args.command in _CREATING_COMMANDS)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -456,11 +457,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": _export,
     "recover": _recover,
     "vocab": _vocab,
-    "run": _jobs,
-    "runs": _jobs,
-    "serve": _serve,
-    "suggestions": _review,
-    "review": _review,
+    **dict.fromkeys(_COMMAND_MODULES, _delegated),
 }
 
 
