@@ -300,12 +300,6 @@ def build_enrichers(
     return enrichers
 
 
-def _vocabulary_snapshot(store: Store, graphs: Graphs) -> str:
-    from enrich.vocab.loader import list_vocabularies
-
-    return " ".join(f"{info.name}@{info.loaded or 'incomplete'}" for info in list_vocabularies(store, graphs))
-
-
 def run_enrichment(
     store: Store,
     graphs: Graphs,
@@ -324,14 +318,14 @@ def run_enrichment(
     ``run_id`` names a new run (a caller such as the REST API hands the id out before the run starts).
     ``settings`` reach model enrichers (data directory, devices); the environment's by default.
     """
-    from enrich.vocab.loader import read_trees
+    from enrich.vocab.loader import read_trees, vocabulary_snapshot
 
     if batch_size < 1:
         raise InputError("--batch-size", "must be at least 1")
     started = time.perf_counter()
     trees = read_trees(store, graphs)
     facets = load_facets()
-    vocabulary = _vocabulary_snapshot(store, graphs)
+    vocabulary = vocabulary_snapshot(store, graphs)
     enrichers = build_enrichers(store, graphs, definition, trees, vocabulary, settings)
     wanted_facets = set(definition.facets) if definition.facets is not None else None
     writer = ProvenanceWriter(store, graphs, allowed_concepts(trees, facets))

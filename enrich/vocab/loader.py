@@ -218,6 +218,12 @@ def list_vocabularies(store: Store, graphs: Graphs) -> list[VocabularyInfo]:
     return list(found.values())
 
 
+def vocabulary_snapshot(store: Store, graphs: Graphs) -> str:
+    """The loaded vocabularies and when each was loaded, as one string: what a run or a trained model was made
+    against (a vocabulary reloaded since gives another snapshot)."""
+    return " ".join(f"{info.name}@{info.loaded or 'incomplete'}" for info in list_vocabularies(store, graphs))
+
+
 def read_vocabulary(store: Store, graphs: Graphs, name: str) -> Vocabulary:
     graph = graphs.vocab(check_name(name))
     if not store.graph_exists(graph):
@@ -252,4 +258,5 @@ __all__ = [
     "read_tree",
     "read_trees",
     "read_vocabulary",
+    "vocabulary_snapshot",
 ]
