@@ -225,8 +225,10 @@ def _row(graphs: Graphs, row: Solution) -> SuggestionRow:
 def get_suggestion(store: Store, graphs: Graphs, reference: str) -> SuggestionRow:
     """A suggestion by id (or IRI), wherever its record is."""
     node = f"<{graphs.suggestion_node(_id_of(graphs, reference))}>"
+    # VALUES inside the GRAPH block: Oxigraph then starts from the node; outside, it scanned every suggestion
+    # first (0.5 ms against 650 ms at 10k suggestions, 7 s at 100k).
     rows = store.select(
-        f"SELECT {_ROW_VARS} WHERE {{ VALUES ?node {{ {node} }} GRAPH ?g {{ {_ROW_PATTERN} }} }} ORDER BY ?st LIMIT 1"
+        f"SELECT {_ROW_VARS} WHERE {{ GRAPH ?g {{ VALUES ?node {{ {node} }} {_ROW_PATTERN} }} }} ORDER BY ?st LIMIT 1"
     )
     if not rows:
         raise SuggestionNotFound(reference)
