@@ -20,10 +20,14 @@ from fastapi.responses import JSONResponse
 from api import metrics, overload
 from api.oai import router as oai_router
 from api.records import router as records_router
+from api.review_queue import router as review_queue_router
 from api.runs import router as runs_router
+from api.similar import router as similar_router
 from api.sparql import router as sparql_router
 from api.suggestions import router as suggestions_router
 from api.vocab import router as vocab_router
+from api.web import router as web_router
+from api.web import static_files as web_static_files
 from enrich.namespaces import ENR, Graphs
 from enrich.settings import Settings
 from enrich.store import Store, StoreError, open_store
@@ -58,8 +62,19 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.graphs = Graphs(settings.base_iri)
     app.state.sparql_http = sparql_http
     app.add_exception_handler(Exception, _internal_error)
-    for router in (sparql_router, oai_router, records_router, suggestions_router, vocab_router, runs_router):
+    for router in (
+        sparql_router,
+        oai_router,
+        records_router,
+        suggestions_router,
+        vocab_router,
+        runs_router,
+        similar_router,
+        review_queue_router,
+    ):
         app.include_router(router)
+    app.include_router(web_router)
+    app.mount("/ui/static", web_static_files(), name="ui-static")
     metrics.install(app)
     overload.install(app)
     if settings.cors_origins:

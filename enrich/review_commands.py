@@ -106,6 +106,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     auto.add_argument("--dry-run", action="store_true", help="only show what would be accepted")
     add_store_argument(auto)
 
+    stats = actions.add_parser(
+        "stats", help="per facet and enricher: counts by status, approval rate; calibration of the decisions"
+    )
+    stats.add_argument("--facet")
+    stats.add_argument("--enricher")
+    stats.add_argument("--provider")
+    stats.add_argument("--dataset")
+    stats.add_argument("--format", choices=["table", "json"], default="table")
+    add_store_argument(stats)
+
     policy = actions.add_parser("policy", help="auto-accept policies per facet")
     policy_actions = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     policy_set = policy_actions.add_parser("set", help="set a facet's auto-accept policy")
@@ -223,6 +233,8 @@ def review(args: argparse.Namespace, settings: Settings, store: Store, graphs: G
         return _auto(args, store, graphs)
     if command == "policy":
         return _policy(args, store, graphs)
+    if command == "stats":
+        return _stats(args, store, graphs)
     raise AssertionError(command)  # argparse only lets the commands above through
 
 
@@ -259,6 +271,34 @@ def _policy(args: argparse.Namespace, store: Store, graphs: Graphs) -> int:
         print("no auto-accept policies (set one: enrich review policy set --facet F --threshold T)")
     for facet, policy in policies.items():
         print(f"{facet}\t≥ {policy.threshold}\t≥ {policy.min_enrichers} enricher(s)\t<{policy.iri(graphs)}>")
+    return OK
+
+
+def _stats(args: argparse.Namespace, store: Store, graphs: Graphs) -> int:
+    from dataclasses import asdict
+
+    from enrich.review_stats import Filters, review_stats
+    from enrich.review_summary import SummaryCache
+
+    chosen = Filters(args.facet, args.enricher, args.provider, args.dataset)
+    stats = review_stats(SummaryCache(store, graphs).snapshot(), chosen)
+    if args.format == "json":
+        print(json.dumps(asdict(stats), ensure_ascii=False, indent=2))
+        return OK
+    print("facet\tenricher\t" + "\t".join(STATUSES) + "\tdecided\tapproval rate")
+    for group in stats.groups:
+        rate = "-" if group.approval_rate is None else f"{group.approval_rate:.3f}"
+        counts = "\t".join(str(n) for n in group.counts.values())
+        print(f"{group.facet}\t{group.enricher}\t{counts}\t{group.decided}\t{rate}")
+    calibration = stats.calibration
+    ece = "-" if calibration.expected_calibration_error is None else f"{calibration.expected_calibration_error:.4f}"
+    print(f"calibration over {calibration.decisions} review decision(s), expected calibration error {ece}:")
+    for b in calibration.bins:
+        if b.count:
+            print(
+                f"  [{b.lower:.1f}, {b.upper:.1f})\t{b.count}\tmean confidence {b.mean_confidence:.3f}"
+                f"\tapproved {b.approval_rate:.3f}"
+            )
     return OK
 
 

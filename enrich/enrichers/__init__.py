@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 #: name → "module:Class". Enrichers not written yet (translate, embed, classify, …) are added here
 #: when they exist, so an unknown name always means "no such enricher".
 ENRICHERS: dict[str, str] = {
+    "classify": "enrich.classify.enricher:ClassifyEnricher",
     "dummy": "enrich.enrichers.dummy:DummyEnricher",
+    "embed": "enrich.embeddings.enricher:EmbedEnricher",
     "lexical": "enrich.enrichers.lexical:LexicalEnricher",
+    "zero-shot": "enrich.similarity.enricher:ZeroShotEnricher",
 }
 
 
