@@ -439,12 +439,16 @@ _COMMAND_MODULES: dict[str, str] = {
     "evaluate": "enrich.classify.commands",
     "serve": "api.commands",
 }
-#: Of those, the commands that may create the store (serving an empty one is fine).
+#: Of those, the commands that may create the store (serving an empty one is fine), and those that use none
+#: (they get an empty in-memory one, so that no store has to exist).
 _CREATING_COMMANDS = frozenset({"serve"})
+_STORELESS_COMMANDS = frozenset({"models"})
 
 
 def _delegated(args: argparse.Namespace) -> int:
     handlers: dict[str, Handler] = importlib.import_module(_COMMAND_MODULES[args.command]).HANDLERS
+    if args.command in _STORELESS_COMMANDS:
+        args.store = ":memory:"
     return _with_store(args, handlers[args.command], create=args.command in _CREATING_COMMANDS)
 
 

@@ -11,11 +11,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from enrich.command_support import Handler, add_store_argument
 
 if TYPE_CHECKING:
+    from enrich.jobs.run import EnricherSpec
     from enrich.namespaces import Graphs
     from enrich.settings import Settings
     from enrich.store.base import Store
@@ -34,6 +35,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     run.add_argument("--enrichers", type=_names, help="comma-separated enricher names (e.g. lexical,dummy)")
     run.add_argument("--facets", type=_names, help="comma-separated facet ids (default: every facet with concepts)")
+    run.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="ENRICHER.KEY=VALUE",
+        help="an enricher setting (repeatable; the value is read as JSON when it parses, else as text), "
+        "e.g. --set embed.cards='[\"all-minilm-l6-v2\"]' --set classify.model=materials-v1",
+    )
     selection = run.add_mutually_exclusive_group()
     selection.add_argument("--dataset", help="only the records of this dataset")
     selection.add_argument("--records", type=Path, metavar="FILE", help="only these record ids (one a line)")
@@ -57,6 +67,26 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_store_argument(show)
 
 
+def enricher_specs(names: list[str], assignments: list[str]) -> list[EnricherSpec]:
+    """The named enrichers with the ``--set ENRICHER.KEY=VALUE`` settings given for them."""
+    from enrich.ingest.errors import InputError
+    from enrich.jobs.run import EnricherSpec
+
+    configs: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for assignment in assignments:
+        target, equals, raw = assignment.partition("=")
+        name, dot, key = target.partition(".")
+        if not equals or not dot or not key:
+            raise InputError(f"--set {assignment}", "expected ENRICHER.KEY=VALUE")
+        if name not in configs:
+            raise InputError(f"--set {assignment}", f"{name!r} is not one of the --enrichers ({', '.join(names)})")
+        try:
+            configs[name][key] = json.loads(raw)
+        except json.JSONDecodeError:
+            configs[name][key] = raw
+    return [EnricherSpec(name, config) for name, config in configs.items()]
+
+
 def run(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:
     from enrich.enrichers import EnricherUnavailable, UnknownEnricher
     from enrich.ingest.errors import InputError
@@ -78,7 +108,7 @@ def run(args: argparse.Namespace, settings: Settings, store: Store, graphs: Grap
             selection = Selection.changed_since(args.since)
         else:
             selection = Selection.all()
-        definition = RunDefinition.of(args.enrichers, args.facets, selection)
+        definition = RunDefinition.of(enricher_specs(args.enrichers, args.settings), args.facets, selection)
     progress = Progress(None, enabled=args.progress)
     try:
         summary = run_enrichment(

@@ -296,7 +296,11 @@ def build_enrichers(
                         facet_id, "no concept of this facet is in the store's vocabularies; load one first"
                     )
             config.update(indexes=indexes, facets=facets, vocabulary=vocabulary)
-        enrichers.append(cls.from_config(**config))
+        try:
+            enrichers.append(cls.from_config(**config))
+        except TypeError as exc:  # a setting the enricher does not take (from --set or a POST /runs body)
+            given = ", ".join(sorted(k for k in spec.config)) or "none"
+            raise InputError(spec.name, f"the enricher refused its settings ({given}): {exc}") from exc
     return enrichers
 
 

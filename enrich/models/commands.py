@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from enrich.command_support import Handler, add_store_argument
+from enrich.command_support import Handler
 
 if TYPE_CHECKING:
     from enrich.namespaces import Graphs
@@ -21,13 +21,11 @@ if TYPE_CHECKING:
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     models = commands.add_parser("models", help="model cards: list the bundled ones, show one")
     actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="the bundled model cards: name, kind, source, dimension, hash")
-    add_store_argument(listing)
+    actions.add_parser("list", help="the bundled model cards: name, kind, source, dimension, hash")
     show = actions.add_parser("show", help="one card (bundled name or YAML path), its hash and cached vectors")
     show.add_argument("card", metavar="NAME|PATH")
     show.add_argument("--load", action="store_true", help="also load the model and report its dimension")
     show.add_argument("--json", action="store_true", help="as JSON")
-    add_store_argument(show)
 
 
 def models_list(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:
