@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from enrich.models.cards import ModelSpec
-from enrich.models.runtime import Placement, local_dir, placement, split_revision, unavailable, unit_rows
+from enrich.models.runtime import LoadedModel, Placement, local_dir, placement, split_revision, unavailable, unit_rows
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,7 +52,7 @@ def _model_name(spec: ModelSpec) -> tuple[str, str | None]:
     raise ValueError(f"a clip card cannot load {spec.source} (use open_clip:, hf-hub: or local-dir:)")
 
 
-class OpenClipEncoder:
+class OpenClipEncoder(LoadedModel):
     """Both towers of one open_clip model; text and image vectors share one space."""
 
     def __init__(
@@ -94,14 +94,6 @@ class OpenClipEncoder:
             raise unavailable(spec, exc) from exc
         model.eval()
         return cls(spec, model, transform, tokenizer, where)
-
-    @property
-    def spec(self) -> ModelSpec:
-        return self._spec
-
-    @property
-    def dim(self) -> int:
-        return self._dim
 
     def preprocess(self, image: Image) -> torch.Tensor:
         """One RGB image → the model's input tensor (3, size, size), on the CPU (thread-safe)."""

