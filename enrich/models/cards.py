@@ -33,7 +33,9 @@ import yaml
 from enrich.ingest.errors import InputError
 from enrich.suggestion import ModelCard
 
-ModelKind = Literal["clip", "text-encoder", "classifier"]
+#: translation = a seq2seq MT model or an instruction LLM (``extra.backend``: seq2seq | causal-lm);
+#: text-to-image = a diffusers pipeline.
+ModelKind = Literal["clip", "text-encoder", "classifier", "translation", "text-to-image"]
 DType = Literal["auto", "float32", "float16", "bfloat16"]
 Device = Literal["auto", "cpu", "cuda"]
 
