@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     remote_timeout_s: float = 60.0
     #: Where model work keeps its files: embedding caches, vector indexes, trained heads, generated images.
     data_dir: str = "data"
+    #: Hosts record images may be fetched from (``example.org`` admits its subdomains; redirects are checked
+    #: too); empty admits any. Image links come from ingested data: a public deployment should set this.
+    image_hosts: list[str] = []
+    #: Whether image links that are local paths or ``file:`` URLs are read.
+    image_local_files: bool = True
     #: Records written per ingest batch (memory stays bounded by this).
     ingest_batch_records: int = 5000
     #: Largest single input (file, archive member, stdin) accepted, in bytes.

@@ -73,7 +73,7 @@ class EmbedEnricher(Enricher):
             elif spec.kind != "clip":
                 raise InputError(spec.name, f"a {spec.kind} card computes no embeddings (clip or text-encoder)")
             if "image" in wants:
-                limits = FetchLimits.from_extra(spec.extra)
+                limits = FetchLimits.from_extra(spec.extra, context.settings)
                 threads = int(spec.extra.get("fetch_workers", workers))
                 self.image_work.append(ImageEmbedder(load_image_encoder(spec), self.cache, limits, threads))
             if "text" in wants:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from enrich.enrichers.base import RecordView
+    from enrich.settings import Settings
 
 #: Image links of an aggregation, in the order they are used (the first is the record's main image).
 IMAGE_PREDICATES = (EDM + "isShownBy", EDM + "object", EDM + "hasView")
@@ -51,9 +52,15 @@ class FetchLimits:
     connect_timeout_s: float = 5.0
     max_pixels: int = 50_000_000
     max_redirects: int = 3
+    #: Hosts images may come from (``example.org`` also admits its subdomains); empty admits any host. Links
+    #: come from ingested data, so a deployment that serves the public sets this to its providers' hosts.
+    allowed_hosts: tuple[str, ...] = ()
+    #: Whether local paths and ``file:`` links are read (a batch job: yes; a shared service: perhaps not).
+    local_files: bool = True
 
     @classmethod
-    def from_extra(cls, extra: Mapping[str, Any]) -> FetchLimits:
+    def from_extra(cls, extra: Mapping[str, Any], settings: Settings | None = None) -> FetchLimits:
+        """A card's limits; the deployment's host and file policy (``settings``) applies to every card."""
         defaults = cls()
         return cls(
             max_bytes=int(extra.get("max_image_bytes", defaults.max_bytes)),
@@ -61,6 +68,15 @@ class FetchLimits:
             connect_timeout_s=float(extra.get("connect_timeout_s", defaults.connect_timeout_s)),
             max_pixels=int(extra.get("max_image_pixels", defaults.max_pixels)),
             max_redirects=int(extra.get("max_redirects", defaults.max_redirects)),
+            allowed_hosts=tuple(settings.image_hosts) if settings is not None else (),
+            local_files=settings.image_local_files if settings is not None else True,
+        )
+
+    def host_allowed(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        return not self.allowed_hosts or any(
+            host == allowed or host.endswith(f".{allowed}")
+            for allowed in (entry.lower().strip(".") for entry in self.allowed_hosts)
         )
 
 
@@ -126,7 +142,13 @@ class ImageFetcher:
             follow_redirects=True,
             max_redirects=self.limits.max_redirects,
             headers={"User-Agent": "heritage-enrich/embed", "Accept": "image/*"},
+            # Every request, redirects included: an admitted host must not hand the fetch on to another.
+            event_hooks={"request": [self._check_host]},
         )
+
+    def _check_host(self, request: httpx.Request) -> None:
+        if not self.limits.host_allowed(str(request.url)):
+            raise ImageError(str(request.url), "redirected to a host that is not among ENRICH_IMAGE_HOSTS")
 
     def close(self) -> None:
         self.client.close()
@@ -140,10 +162,16 @@ class ImageFetcher:
     def read(self, source: str) -> bytes:
         path = local_path(source)
         if path is not None:
+            if not self.limits.local_files:
+                raise ImageError(source, "local files are not read here (ENRICH_IMAGE_LOCAL_FILES=false)")
             return self._read_file(source, path)
         scheme = urlsplit(source).scheme.lower()
         if scheme not in ("http", "https"):
             raise ImageError(source, f"unsupported link scheme {scheme!r} (local paths, file:, http: and https:)")
+        if not self.limits.host_allowed(source):
+            raise ImageError(
+                source, f"the host is not among ENRICH_IMAGE_HOSTS ({', '.join(self.limits.allowed_hosts)})"
+            )
         return self._read_http(source)
 
     def _read_file(self, source: str, path: Path) -> bytes:

@@ -82,6 +82,10 @@ def image_app(hits: Counter[str]) -> FastAPI:
     def loop() -> Response:
         return Response(status_code=302, headers={"Location": "/loop"})
 
+    @app.get("/elsewhere")
+    def elsewhere(to: str) -> Response:  # hands the fetch on to another host
+        return Response(status_code=302, headers={"Location": to})
+
     return app
 
 
@@ -209,6 +213,29 @@ def test_files_and_schemes_that_are_refused(tmp_path: Path) -> None:
             with pytest.raises(ImageError) as caught:
                 fetcher.read(source)
             assert problem in caught.value.problem
+
+
+def test_the_deployment_host_and_file_policy(tmp_path: Path, image_server: tuple[str, Counter[str]]) -> None:
+    base_url, _ = image_server  # http://127.0.0.1:PORT
+    (tmp_path / "blue.png").write_bytes(BLUE)
+    policy = make_settings(image_hosts=["127.0.0.1"], image_local_files=False)
+    limits = FetchLimits.from_extra({"max_image_bytes": LIMIT_BYTES}, policy)
+    assert (limits.allowed_hosts, limits.local_files, limits.max_bytes) == (("127.0.0.1",), False, LIMIT_BYTES)
+    assert limits.host_allowed("https://127.0.0.1/a.png") and not limits.host_allowed("https://127.0.0.2/a.png")
+    assert FetchLimits(allowed_hosts=("example.org",)).host_allowed("https://img.example.org/a.png")
+    assert not FetchLimits(allowed_hosts=("example.org",)).host_allowed("https://badexample.org/a.png")
+    localhost = base_url.replace("127.0.0.1", "localhost")
+    with ImageFetcher(limits) as fetcher:
+        assert fetcher.read(f"{base_url}/img/red.png") == RED
+        for source, problem in [
+            (f"{localhost}/img/red.png", "not among ENRICH_IMAGE_HOSTS"),
+            (f"{base_url}/elsewhere?to={localhost}/img/red.png", "redirected to a host that is not among"),
+            ((tmp_path / "blue.png").as_uri(), "local files are not read here"),
+            (str(tmp_path / "blue.png"), "local files are not read here"),
+        ]:
+            with pytest.raises(ImageError) as caught:
+                fetcher.read(source)
+            assert problem in caught.value.problem, source
 
 
 def test_decoding_checks_pixels_structure_and_flattens_transparency() -> None:
