@@ -40,6 +40,7 @@ def _endpoints(base: str) -> str:
             f"SPARQL:   {base}/sparql",
             f"REST:     {base}/records  {base}/suggestions  {base}/vocab/facets  {base}/runs",
             f"OAI-PMH:  {base}/oai?verb=Identify  ({base}/oai?verb=ListRecords&metadataPrefix=edm)",
+            f"Review:   {base}/ui/  (sign in with a reviewer token)   dashboard: {base}/ui/dashboard",
             f"API docs: {base}/docs   metrics: {base}/metrics   health: {base}/health",
         )
     )

@@ -88,7 +88,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 def test_the_banner_names_every_interface(demo: Demo) -> None:
     banner = "\n".join(demo.stdout)
-    for path in ("/sparql", "/oai?verb=Identify", "/records", "/suggestions", "/docs", "/metrics"):
+    for path in ("/sparql", "/oai?verb=Identify", "/records", "/suggestions", "/ui/", "/docs", "/metrics"):
         assert f"{demo.base}{path}" in banner
     assert "ingested the bundled samples" in banner
     assert len(demo.reviewer_token) >= 32 and demo.reviewer_token != demo.admin_token
@@ -103,6 +103,15 @@ def test_sickle_harvests_every_sample_record_in_both_formats(demo: Demo) -> None
     assert len(edm) == len(dc) == records
     assert len({r.header.identifier for r in edm}) == records
     assert all(r.metadata.get("title") for r in dc)
+
+
+def test_the_printed_reviewer_token_signs_in_to_the_reviewer_page(demo: Demo) -> None:
+    with httpx.Client(base_url=demo.base) as browser:
+        assert browser.get("/ui/queue").status_code in (302, 303, 307)  # not signed in: to the sign-in page
+        signed_in = browser.post("/ui/login", data={"token": demo.reviewer_token}, follow_redirects=True)
+        assert signed_in.status_code == 200, signed_in.text
+        queue = browser.get("/review/queue", params={"limit": 5})
+        assert queue.status_code == 200 and queue.json()["total"] > 0
 
 
 def test_sparql_answers_over_the_demo_store(demo: Demo) -> None:
