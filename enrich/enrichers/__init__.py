@@ -19,7 +19,10 @@ ENRICHERS: dict[str, str] = {
     "classify": "enrich.classify.enricher:ClassifyEnricher",
     "dummy": "enrich.enrichers.dummy:DummyEnricher",
     "embed": "enrich.embeddings.enricher:EmbedEnricher",
+    "generate": "enrich.generation.enricher:GenerateEnricher",
+    "language": "enrich.language.enricher:LanguageEnricher",
     "lexical": "enrich.enrichers.lexical:LexicalEnricher",
+    "translate": "enrich.translation.enricher:TranslateEnricher",
     "zero-shot": "enrich.similarity.enricher:ZeroShotEnricher",
 }
 
