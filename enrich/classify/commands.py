@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from enrich.command_support import Handler, add_store_argument
 
@@ -63,6 +63,22 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     train.add_argument(
         "--no-ensemble", action="store_true", help="do not fit the ensemble (heads + lexical + CLIP zero-shot)"
+    )
+    train.add_argument(
+        "--augment-card",
+        metavar="CARD",
+        help="text-to-image card: generate training-only images of rare concepts, train without and with them "
+        "(same split and seed) and compare on the test set(s); needs a clip card's image features",
+    )
+    train.add_argument(
+        "--augment-per-concept", type=int, default=8, metavar="N", help="images per rare concept (default 8)"
+    )
+    train.add_argument(
+        "--augment-below",
+        type=int,
+        default=10,
+        metavar="K",
+        help="a concept with fewer than K training records is rare (default 10)",
     )
     train.add_argument("--output", default="classifier", metavar="NAME", help="model name (default classifier)")
     train.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -128,9 +144,31 @@ def train(args: argparse.Namespace, settings: Settings, store: Store, graphs: Gr
         zero_shot=clip.as_json() if clip is not None else None,
         data_dir=settings.data_dir,
     )
-    model = train_classifier(store, graphs, embedding_features(settings.data_dir, specs), request, config)
+    provider = embedding_features(settings.data_dir, specs)
+    compared: dict[str, Any] | None = None
+    if args.augment_card:
+        from dataclasses import replace
+
+        from enrich.classify.augment import Augmentation, train_compared
+
+        augment = Augmentation(
+            load_spec(args.augment_card),
+            args.augment_per_concept,
+            args.augment_below,
+            settings.data_dir,
+            tuple(specs),
+        )
+        model, compared = train_compared(store, graphs, provider, replace(request, augment=augment), config)
+    else:
+        model = train_classifier(store, graphs, provider, request, config)
     directory = save(model, settings.data_dir)
     summary = {"model": model.name, "hash": model.hash, "directory": str(directory), "facets": model.metrics}
+    if compared is not None:
+        # Beside the artefact, not inside it: the artefact's files are hashed on its card.
+        (directory.parent / f"{directory.name}.augmentation.json").write_text(
+            json.dumps(compared, indent=2), encoding="utf-8"
+        )
+        summary["augmentation"] = compared
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -151,7 +189,24 @@ def train(args: argparse.Namespace, settings: Settings, store: Store, graphs: Gr
                 f"ECE {validation['ece_uncalibrated']:.4f} → {validation['ece']:.4f} ({head.calibrator.method})"
             )
         print(line)
+    if compared is not None:
+        print_comparison(compared)
     return 0
+
+
+def print_comparison(compared: dict[str, Any]) -> None:
+    """Without / with augmentation / difference, per facet and test set, on the heads' main metrics."""
+    from enrich.classify.metrics import HEADERS
+
+    print("augmentation (test set metrics: without → with, difference):")
+    for facet_id, sets in sorted(compared.items()):
+        for test_set, tables in sorted(sets.items()):
+            cells = [
+                f"{header} {tables['without'][key]:.3f} → {tables['with'][key]:.3f} ({tables['difference'][key]:+.3f})"
+                for key, header in HEADERS.items()
+                if key in tables["difference"]
+            ]
+            print(f"  {facet_id} [{test_set}]: " + "; ".join(cells))
 
 
 def evaluate(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from enrich.store.base import Store
 from enrich.vocab import loader
 from enrich.vocab.facets import Facet, facet_tree, get_facet, load_facets
 from enrich.vocab.tree import LabelTree
+
+if TYPE_CHECKING:
+    from enrich.classify.augment import Augmentation
 
 FacetTrees = Mapping[str, tuple[Facet, LabelTree]]
 
@@ -65,6 +68,8 @@ class TrainRequest:
     validation: float = 0.1
     test: float = 0.2
     outer: float = 0.2
+    #: Generated training-only examples for rare concepts (``--augment-card``).
+    augment: Augmentation | None = None
 
 
 def head_report(head: FacetHead, data: FacetData) -> dict[str, object]:
@@ -124,17 +129,41 @@ def train_classifier(
     validations: dict[str, FacetData] = {}
     metrics: dict[str, object] = {}
     train_set = set(split.train)
+    prompts: dict[str, dict[str, str]] = {}
     for facet_id, (facet, tree) in facets.items():
-        space = label_space(
-            facet, tree, [e for e in examples[facet_id] if e.record_id in train_set], config.min_support
-        )
-        train = facet_data(examples[facet_id], split.train, space, provider, tree)
+        train_examples = [e for e in examples[facet_id] if e.record_id in train_set]
+        train_ids: Sequence[str] = split.train
+        train_provider: FeatureProvider = provider
+        if request.augment is not None:
+            from enrich.classify.augment import WithSynthetic, synthesize
+
+            synthetic = synthesize(facet_id, tree, train_examples, provider.sources, request.augment, config.seed)
+            prompts[facet_id] = synthetic.prompts
+            train_examples += synthetic.examples
+            train_ids = [*split.train, *synthetic.prompts]
+            train_provider = WithSynthetic(provider, synthetic.vectors)
+        space = label_space(facet, tree, train_examples, config.min_support)
+        train = facet_data(train_examples, train_ids, space, train_provider, tree)
         validation = validations[facet_id] = facet_data(examples[facet_id], split.validation, space, provider, tree)
         head = heads[facet_id] = train_head(space, provider.sources, train, validation, config)
         report: dict[str, object] = {"train_records": len(train), "validation_records": len(validation)}
         if len(validation):
             report["validation"] = head_report(head, validation)
+        if request.augment is not None:
+            report["synthetic_records"] = len(prompts[facet_id])
         metrics[facet_id] = report
+    if request.augment is not None:
+        from enrich.classify.augment import prompts_hash
+
+        # The card records the augmentation: same card, N, K and prompts give the same training data.
+        metrics["augmentation"] = {
+            "card": request.augment.card.name,
+            "card_hash": request.augment.card.hash,
+            "per_concept": request.augment.per_concept,
+            "below": request.augment.below,
+            "prompts_hash": prompts_hash(prompts),
+            "synthetic_records": sum(len(found) for found in prompts.values()),
+        }
     zero_shot = request.zero_shot if request.ensemble else None
     if zero_shot is not None and ZeroShot(zero_shot).source not in {s.name for s in provider.sources}:
         zero_shot = None  # no image vectors of that card: nothing to score
