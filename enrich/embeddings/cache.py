@@ -30,8 +30,12 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-Modality = Literal["image", "text"]
+#: What a record's vector is made of. ``generated-image`` links the record's machine-made images (the
+#: ``generate`` enricher's suggestions) apart from the provider's, so ``image`` keeps meaning real images.
+Modality = Literal["image", "text", "generated-image"]
+#: The modalities a search or a similarity run may ask for (generated images are opt-in by name).
 MODALITIES: tuple[Modality, ...] = ("image", "text")
+GENERATED_IMAGE: Modality = "generated-image"
 #: Rows per SQLite statement when looking up many keys (below SQLite's variable limit).
 _CHUNK = 900
 

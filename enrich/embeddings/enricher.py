@@ -8,6 +8,9 @@ Configuration (``enrich run --enrichers embed`` with a definition's config, or `
 ``languages``        preferred languages for the text (default: every language, for multilingual models)
 ``images_per_record`` how many image links per record (default 1: the main image; ``0`` for all)
 ``workers``          fetch/decode threads (default 8)
+``generated``        also embed the record's generated images (default true): the ``generate`` enricher's
+                     web resources, pending ones of this run included, linked under the ``generated-image``
+                     modality so ``record_vectors(hash, "image")`` stays the provider's images only
 
 Models load when the enricher is built, so a card that cannot load stops the run before anything is
 written. Fetch limits come from each card's ``extra`` (see :class:`enrich.embeddings.images.FetchLimits`).
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any, Self
 
 from enrich.embeddings import embeddings_root
-from enrich.embeddings.cache import EmbeddingCache, Modality
+from enrich.embeddings.cache import GENERATED_IMAGE, EmbeddingCache, Modality
 from enrich.embeddings.images import FetchLimits, image_sources
 from enrich.embeddings.pipeline import DEFAULT_WORKERS, EmbedReport, ImageEmbedder, TextEmbedder
 from enrich.embeddings.texts import DEFAULT_TEXT_FIELDS, RecordText
@@ -30,7 +33,9 @@ from enrich.models.encoders import load_image_encoder, load_text_encoder
 from enrich.suggestion import Suggestion
 
 DEFAULT_CARD = "clip-vit-b-32-laion2b"
-_SETTINGS = frozenset({"context", "cards", "modalities", "fields", "languages", "images_per_record", "workers"})
+_SETTINGS = frozenset(
+    {"context", "cards", "modalities", "fields", "languages", "images_per_record", "workers", "generated"}
+)
 
 
 class EmbedEnricher(Enricher):
@@ -47,6 +52,7 @@ class EmbedEnricher(Enricher):
         languages: Sequence[str] | None = None,
         images_per_record: int = 1,
         workers: int = DEFAULT_WORKERS,
+        generated: bool = True,
     ) -> None:
         unknown = sorted(set(modalities) - {"image", "text"})
         if unknown or not modalities:
@@ -62,6 +68,7 @@ class EmbedEnricher(Enricher):
         except ValueError as exc:
             raise InputError("embed", str(exc)) from None
         self.images_per_record = images_per_record
+        self.generated = generated
         self.cache = EmbeddingCache(embeddings_root(context.settings.data_dir))
         self.report = EmbedReport()
         self.image_work: list[ImageEmbedder] = []
@@ -96,6 +103,8 @@ class EmbedEnricher(Enricher):
         for key in ("images_per_record", "workers"):
             if key in config and (not isinstance(config[key], int) or isinstance(config[key], bool)):
                 raise InputError("embed", f"{key} must be a whole number, not {config[key]!r}")
+        if "generated" in config and not isinstance(config["generated"], bool):
+            raise InputError("embed", f"generated must be true or false, not {config['generated']!r}")
         return cls(**config)
 
     def settings(self) -> dict[str, Any]:
@@ -106,6 +115,7 @@ class EmbedEnricher(Enricher):
             "fields": list(self.text.fields),
             "languages": list(self.text.languages),
             "images_per_record": self.images_per_record,
+            "generated": self.generated,
         }
 
     def enrich(self, records: Sequence[RecordView]) -> list[Suggestion]:
@@ -115,6 +125,14 @@ class EmbedEnricher(Enricher):
             with_images = {view.record_id: sources.get(view.record_id, []) for view in records}
             for embedder in self.image_work:
                 self.report.add(embedder.embed(with_images))
+            if self.generated:
+                # Imported here: the generation package imports this one's image helpers.
+                from enrich.generation.enricher import generated_images
+
+                made = generated_images(self.context.store, self.context.graphs, records)
+                machine_made = {view.record_id: made.get(view.record_id, []) for view in records}
+                for embedder in self.image_work:
+                    self.report.add(embedder.embed(machine_made, GENERATED_IMAGE))
         if self.text_work:
             texts = {view.record_id: self.text(view) for view in records}
             for text_embedder in self.text_work:

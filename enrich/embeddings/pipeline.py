@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from enrich.embeddings.cache import EmbeddingCache, content_hash
+from enrich.embeddings.cache import EmbeddingCache, Modality, content_hash
 from enrich.embeddings.images import FetchLimits, ImageError, ImageFetcher, decode_image, stamp_of
 from enrich.models.encoders import ImageEncoder, PixelEncoder, TextEncoder
 
@@ -94,8 +94,9 @@ class ImageEmbedder:
             item.problem = f"cannot preprocess: {exc!r}"
         return item
 
-    def embed(self, sources: Mapping[str, Sequence[str]]) -> EmbedReport:
-        """Fill the cache for these records' image sources and link each record to its images."""
+    def embed(self, sources: Mapping[str, Sequence[str]], modality: Modality = "image") -> EmbedReport:
+        """Fill the cache for these records' image sources and link each record to its images under
+        ``modality`` (``generated-image`` for machine-made ones, kept apart from the real ``image``)."""
         report = EmbedReport(records=len(sources))
         stamps = {src: stamp_of(src) for srcs in sources.values() for src in srcs}
         seen = self.cache.sources(self.spec_hash, stamps)
@@ -117,7 +118,7 @@ class ImageEmbedder:
             # No image links: no image vector. Links that all failed this time: keep what the record had.
             if done or not srcs:
                 links[record_id] = list(dict.fromkeys(done))
-        self.cache.link_records(self.spec_hash, "image", links)
+        self.cache.link_records(self.spec_hash, modality, links)
         return report
 
     def _compute(

@@ -1,9 +1,20 @@
 """Enrichment runs (DESIGN §7): a definition (enrichers, facets, record selection) → one ``prov:Activity``.
 
-A run reads its records in keyset-paged batches of ids (:mod:`enrich.jobs.selection`); per batch it reads
-the record views, asks every enricher, writes the suggestions through the :class:`ProvenanceWriter`
-(checked against each facet's vocabulary subtree) and then records a checkpoint on the run node: the last
-record id done, the records seen and the counts so far.
+A run reads its records in keyset-paged batches of ids (:mod:`enrich.jobs.selection`). Per batch the
+enrichers run as a chain, in the order the definition names them: each reads the batch's record views,
+its suggestions are written through the :class:`ProvenanceWriter` (checked against each facet's
+vocabulary subtree), and only then does the next one read the views again and run. Once the last one is
+done the batch's checkpoint goes on the run node: the last record id done, the records seen and the counts
+so far (a batch is done when all its enrichers are; a run killed mid-chain does the whole batch again).
+
+How a later enricher uses an earlier one's output: through the store. Pending suggestions of this run sit
+in each record's suggestions graph as soon as they are written (one suggestion node per value, tied to
+this run's activity), so an enricher that builds on them queries that graph for the batch's records and
+cites the suggestion node in its evidence: ``translate`` → ``generate`` reads pending English
+translations this way (:mod:`enrich.generation.prompts`), ``generate`` → ``embed`` reads the generated
+web resources (:func:`enrich.generation.enricher.generated_images`). :class:`RecordView` stays the
+record's own data (record and enrichment graphs), so an enricher that ignores suggestions behaves the
+same alone and chained, and a single-enricher run is exactly what it was before chaining.
 
 Resuming continues after the checkpoint under the same run IRI. A run killed between a batch's write and
 its checkpoint writes that batch again on resume; identity by triple makes that a no-op for the data
@@ -372,14 +383,16 @@ def run_enrichment(
         progress.total_bytes = summary.records_seen + len(todo)  # the display's "bytes" are records here
     for start in range(0, len(todo), batch_size):
         ids = todo[start : start + batch_size]
-        views = read_record_views(store, graphs, ids, reads)
-        by_facet: dict[str, list[Suggestion]] = {}
-        for enricher in enrichers:
+        for position, enricher in enumerate(enrichers):
+            # The first enricher reads the batch with everyone's fields; later ones read it again so that
+            # they see what the ones before them just wrote (enrichment graph values included).
+            views = read_record_views(store, graphs, ids, reads if position == 0 else enricher.reads)
+            by_facet: dict[str, list[Suggestion]] = {}
             for suggestion in enricher.enrich(views):
                 if wanted_facets is None or suggestion.facet in wanted_facets:
                     by_facet.setdefault(suggestion.facet, []).append(suggestion)
-        for facet_id, suggestions in sorted(by_facet.items()):
-            summary.add(facet_id, writer.write(run, suggestions))
+            for facet_id, suggestions in sorted(by_facet.items()):
+                summary.add(facet_id, writer.write(run, suggestions))
         summary.records_seen += len(ids)
         _save_checkpoint(store, graphs, summary, ids[-1])
         if progress is not None:
