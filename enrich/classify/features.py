@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol, cast, get_args
 
 import numpy as np
 
+from enrich.embeddings.cache import GENERATED_IMAGE, Modality
 from enrich.ingest.errors import InputError
 
 if TYPE_CHECKING:
@@ -92,16 +93,26 @@ class ArrayFeatures:
         return {name: len(rows) for name, rows in self._rows.items()}
 
 
-def modalities_of(spec: ModelSpec) -> tuple[str, ...]:
-    """The vectors a card gives records: a CLIP card images and text (one space), a text encoder text."""
+def cache_modality(value: str) -> Modality:
+    """A feature source's modality as the embedding cache names it (real images, text, generated images)."""
+    for known in get_args(Modality):
+        if value == known:
+            return cast("Modality", known)
+    raise InputError(value, f"not a modality of the embedding cache ({', '.join(get_args(Modality))})")
+
+
+def modalities_of(spec: ModelSpec, generated: bool = False) -> tuple[str, ...]:
+    """The vectors a card gives records: a CLIP card images and text (one space), a text encoder text. With
+    ``generated``, a CLIP card also gives the vectors of generated images, as a source of their own, so that
+    evaluation can report real-image and generated-image results apart."""
     if spec.kind == "clip":
-        return ("image", "text")
+        return ("image", "text", GENERATED_IMAGE) if generated else ("image", "text")
     if spec.kind == "text-encoder":
         return ("text",)
     raise InputError(spec.name, f"a {spec.kind} card gives no record vectors (use a clip or text-encoder card)")
 
 
-def embedding_features(data_dir: str, specs: Sequence[ModelSpec]) -> ArrayFeatures:
+def embedding_features(data_dir: str, specs: Sequence[ModelSpec], generated: bool = False) -> ArrayFeatures:
     """The ``embed`` enricher's record vectors for the given cards (what ``enrich train --features`` reads).
 
     A modality no record has a vector of is left out (a CLIP card used on a collection without images gives
@@ -110,8 +121,8 @@ def embedding_features(data_dir: str, specs: Sequence[ModelSpec]) -> ArrayFeatur
     cache = _cache(data_dir)
     data: dict[FeatureSource, tuple[Sequence[str], np.ndarray]] = {}
     for spec in specs:
-        for modality in modalities_of(spec):
-            ids, matrix = cache.record_vectors(spec.hash, modality)  # type: ignore[arg-type]
+        for modality in modalities_of(spec, generated):
+            ids, matrix = cache.record_vectors(spec.hash, cache_modality(modality))
             if len(ids):
                 data[FeatureSource(spec.name, spec.hash, modality, int(matrix.shape[1]))] = (ids, matrix)
     if not data:
@@ -129,7 +140,7 @@ def embedding_features_for(data_dir: str, sources: Sequence[FeatureSource]) -> A
     cache = _cache(data_dir)
     data: dict[FeatureSource, tuple[Sequence[str], np.ndarray]] = {}
     for source in sources:
-        ids, matrix = cache.record_vectors(source.card_hash, source.modality)  # type: ignore[arg-type]
+        ids, matrix = cache.record_vectors(source.card_hash, cache_modality(source.modality))
         if len(ids) and matrix.shape[1] != source.dim:
             raise InputError(source.name, f"the cached vectors have {matrix.shape[1]} dimensions, not {source.dim}")
         data[source] = (ids, matrix if len(ids) else np.zeros((0, source.dim), dtype=np.float32))
@@ -158,8 +169,7 @@ class CachedFeatures:
         out: dict[str, np.ndarray] = {}
         present = np.zeros((len(record_ids), len(self._sources)), dtype=bool)
         for j, source in enumerate(self._sources):
-            modality: Literal["image", "text"] = "image" if source.modality == "image" else "text"
-            links = self._cache.record_contents(source.card_hash, modality, record_ids)
+            links = self._cache.record_contents(source.card_hash, cache_modality(source.modality), record_ids)
             vectors = self._cache.get_many(source.card_hash, [c for cs in links.values() for c in cs])
             matrix = np.zeros((len(record_ids), source.dim), dtype=np.float32)
             for i, rid in enumerate(record_ids):

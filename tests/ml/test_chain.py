@@ -172,3 +172,16 @@ def test_embed_can_leave_generated_images_out(chain: Chain, tmp_path: Path) -> N
             RunDefinition.of([EnricherSpec("embed", {**config, "generated": "no"})]),
             settings=settings,
         )
+
+
+def test_classifier_features_keep_generated_images_apart() -> None:
+    from enrich.classify.features import cache_modality, modalities_of
+    from enrich.ingest.errors import InputError
+    from enrich.models.cards import ModelSpec
+
+    clip = ModelSpec(name="c", kind="clip", source="local-dir:/nowhere", version="1")
+    assert modalities_of(clip) == ("image", "text")
+    assert modalities_of(clip, generated=True) == ("image", "text", "generated-image")
+    assert cache_modality("generated-image") == "generated-image"
+    with pytest.raises(InputError, match="not a modality"):
+        cache_modality("sound")
