@@ -33,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="the main job on the bundled samples: ingest, load the bundled vocabularies, enrich, (serve)",
         description="Ingest the bundled sample records (EDM RDF/XML and a museum CSV export through the cmoa "
-        "mapping), load the starter vocabulary, run the lexical enricher and summarise; with --serve, then serve "
-        "SPARQL, REST and OAI-PMH and print the URLs and a reviewer token.",
+        "mapping), load the bundled vocabularies, run the lexical enricher and summarise; with --serve, then "
+        "serve SPARQL, REST, OAI-PMH and the reviewer page and print the URLs and a reviewer token.",
     )
     add_store_argument(demo)
     serving = demo.add_mutually_exclusive_group()
