@@ -101,6 +101,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     evaluate.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF baseline")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
+    evaluate.add_argument(
+        "--by-image-source",
+        action="store_true",
+        help="also report real-image, generated-image and text-only records apart (CLIP image features; "
+        "records without a real image are scored with their generated image's vector)",
+    )
     add_store_argument(evaluate)
 
 
@@ -211,14 +217,28 @@ def print_comparison(compared: dict[str, Any]) -> None:
 
 def evaluate(args: argparse.Namespace, settings: Settings, store: Store, graphs: Graphs) -> int:
     from enrich.classify.artefact import load
-    from enrich.classify.evaluate import evaluate_model, save_evaluation
-    from enrich.classify.features import embedding_features_for
+    from enrich.classify.evaluate import evaluate_model, generated_sources, save_evaluation
+    from enrich.classify.features import FeatureProvider, embedding_features_for
+    from enrich.ingest.errors import InputError
 
     model = load(args.model, settings.data_dir)
     provider = embedding_features_for(settings.data_dir, model.sources)
+    generated: FeatureProvider | None = None
+    if args.by_image_source:
+        sources = generated_sources(model.sources)
+        if not sources:
+            raise InputError("--by-image-source", f"the model {model.name} reads no image features (CLIP image)")
+        generated = embedding_features_for(settings.data_dir, sources)
     test_sets = [args.split] if args.split else None
     evaluation = evaluate_model(
-        model, store, graphs, provider, test_sets, baseline=not args.no_baseline, data_dir=settings.data_dir
+        model,
+        store,
+        graphs,
+        provider,
+        test_sets,
+        baseline=not args.no_baseline,
+        data_dir=settings.data_dir,
+        generated=generated,
     )
     output = args.output or Path(settings.data_dir) / "evaluations" / f"{model.name}-{model.hash}"
     written = save_evaluation(evaluation, output)

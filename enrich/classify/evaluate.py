@@ -4,13 +4,20 @@ trained on the same training records in the same call, the lexical enricher alon
 Every method is scored on the same records (the test records with features and labels), with the metrics of
 :mod:`enrich.classify.metrics`; the heads' expected calibration error is reported before and after
 calibration, with the reliability bins for the diagram.
+
+With ``by_image_source`` (``enrich evaluate --by-image-source``) each test set is also split by where the
+records' image vectors come from, for the model's CLIP image sources: ``real-image`` (a vector of a real
+image), ``generated-image`` (no real image, but a vector of an image generated from the text) and
+``text-only`` (neither), each scored like ``all``. The generated-image records are scored with their
+generated vector in place of the missing real one (issue 7: generated images feed classification, flagged so
+that their results can be read apart); without the option nothing changes.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +28,17 @@ from enrich.classify.baseline import TfidfBaseline, record_texts
 from enrich.classify.calibrate import ReliabilityBin, expected_calibration_error, reliability
 from enrich.classify.dataset import read_examples
 from enrich.classify.ensemble import ensemble_probabilities
-from enrich.classify.features import FeatureProvider
+from enrich.classify.features import FeatureProvider, FeatureSource
 from enrich.classify.metrics import HEADERS, FacetMetrics, facet_metrics
 from enrich.classify.pipeline import facet_trees, member_scores
 from enrich.classify.train import FacetData, facet_data
+from enrich.embeddings.cache import GENERATED_IMAGE
 from enrich.ingest.errors import InputError
 from enrich.namespaces import Graphs
 from enrich.store.base import Store
 
 METHODS = ("heads", "tfidf-baseline", "lexical", "zero-shot", "ensemble")
+IMAGE_SOURCES = ("real-image", "generated-image", "text-only")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +49,13 @@ class EvaluationRow:
     metrics: FacetMetrics
     ece: float | None = None
     ece_uncalibrated: float | None = None
+    #: "all", or with ``by_image_source`` one of :data:`IMAGE_SOURCES`
+    image_source: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"facet": self.facet, "test_set": self.test_set, "method": self.method}
+        if self.image_source is not None:
+            data["image_source"] = self.image_source
         data.update(self.metrics.as_json())
         if self.ece is not None:
             data["ece"] = round(self.ece, 6)
@@ -72,12 +85,15 @@ class Evaluation:
 
     def table(self) -> str:
         """A Markdown table: one line per facet, test set and method."""
-        head = ["facet", "test set", "method", "records", *HEADERS.values(), "ECE uncal.", "ECE"]
+        split = any(row.image_source is not None for row in self.rows)
+        head = ["facet", "test set", *(["images"] if split else []), "method", "records"]
+        head += [*HEADERS.values(), "ECE uncal.", "ECE"]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for row in self.rows:
             m = row.metrics
             values = [getattr(m, key) for key in HEADERS]
-            cells = [row.facet, row.test_set, row.method, str(m.records)]
+            cells = [row.facet, row.test_set, *([row.image_source or "all"] if split else []), row.method]
+            cells.append(str(m.records))
             cells += [
                 f"{v:.2f}" if key == "avg_rank_position" else f"{v:.3f}" for key, v in zip(HEADERS, values, strict=True)
             ]
@@ -104,8 +120,13 @@ def evaluate_model(
     test_sets: Sequence[str] | None = None,
     baseline: bool = True,
     data_dir: str | None = None,
+    generated: FeatureProvider | None = None,
 ) -> Evaluation:
-    """Score the model's heads (and the baseline, the other members, the ensemble) on its chosen test sets."""
+    """Score the model's heads (and the baseline, the other members, the ensemble) on its chosen test sets.
+
+    ``generated`` (the generated-image vectors of the model's image sources, see :func:`generated_sources`)
+    turns on the split by image source: rows per group beside ``all``, image features from generated images
+    where a record has no real one."""
     from enrich.vocab.loader import read_trees
 
     available = model.split.test_sets()
@@ -119,6 +140,8 @@ def evaluate_model(
     parts = {name: model.split.parts[name] for name in ("train", *wanted)}
     examples = read_examples(store, graphs, facets, record_ids=sorted({rid for p in parts.values() for rid in p}))
     evaluation = Evaluation(model.name, model.hash)
+    if generated is not None:
+        provider = _WithGenerated(provider, generated)
     for facet_id, head in sorted(model.heads.items()):
         facet, tree = facets[facet_id]
         tfidf: TfidfBaseline | None = None
@@ -132,10 +155,76 @@ def evaluate_model(
                 continue
             texts = record_texts(store, graphs, test.record_ids, model.text_fields, trees) if tfidf else []
             baseline_scores = tfidf.predict(texts) if tfidf else None
+            first = len(evaluation.rows)
             scored = _score(evaluation, model, facet_id, test_set, test, baseline_scores)
             scores = member_scores(store, graphs, model, facet, tree, test, scored, data_dir)
             _add_members(evaluation, model, facet_id, test_set, test, scores)
+            if isinstance(provider, _WithGenerated):
+                evaluation.rows[first:] = [replace(row, image_source="all") for row in evaluation.rows[first:]]
+                groups = provider.groups(test.record_ids)
+                for group in IMAGE_SOURCES:
+                    picked = np.flatnonzero(groups == group)
+                    if not len(picked):
+                        continue
+                    part = _subset(test, picked)
+                    start = len(evaluation.rows)
+                    base = baseline_scores[picked] if baseline_scores is not None else None
+                    _score(evaluation, model, facet_id, test_set, part, base, f" / {group}")
+                    _add_members(evaluation, model, facet_id, test_set, part, {k: v[picked] for k, v in scores.items()})
+                    evaluation.rows[start:] = [replace(row, image_source=group) for row in evaluation.rows[start:]]
     return evaluation
+
+
+def generated_sources(sources: Sequence[FeatureSource]) -> list[FeatureSource]:
+    """The generated-image counterparts of a model's real-image sources (same card, same dimension)."""
+    return [replace(s, modality=GENERATED_IMAGE) for s in sources if s.modality == "image"]
+
+
+class _WithGenerated:
+    """The model's features, with a record's generated-image vector standing in for a missing real one."""
+
+    def __init__(self, real: FeatureProvider, generated: FeatureProvider) -> None:
+        self._real = real
+        self._generated = generated
+
+    @property
+    def sources(self) -> tuple[FeatureSource, ...]:
+        return self._real.sources
+
+    def _both(self, record_ids: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        """The real features and presence, whether each record has a real and a generated image vector."""
+        matrices, present = self._real.features(record_ids)
+        images = [j for j, s in enumerate(self.sources) if s.modality == "image"]
+        real = np.asarray(present[:, images].any(axis=1), dtype=bool)
+        gen_matrices, gen_present = self._generated.features(record_ids)
+        has_generated = np.asarray(gen_present.any(axis=1), dtype=bool)
+        for j in images:
+            source = self.sources[j]
+            stand_in = (
+                ~present[:, j]
+                & gen_present[:, self._generated.sources.index(replace(source, modality=GENERATED_IMAGE))]
+            )
+            matrices[source.name][stand_in] = gen_matrices[f"{source.card}:{GENERATED_IMAGE}"][stand_in]
+            present[stand_in, j] = True
+        return matrices, present, real, np.asarray(has_generated & ~real, dtype=bool)
+
+    def features(self, record_ids: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        matrices, present, _, _ = self._both(record_ids)
+        return matrices, present
+
+    def groups(self, record_ids: Sequence[str]) -> np.ndarray:
+        """Per record, its group of :data:`IMAGE_SOURCES`."""
+        _, _, real, generated = self._both(record_ids)
+        return np.where(real, "real-image", np.where(generated, "generated-image", "text-only"))
+
+
+def _subset(data: FacetData, picked: np.ndarray) -> FacetData:
+    return FacetData(
+        [data.record_ids[i] for i in picked],
+        {name: m[picked] for name, m in data.features.items()},
+        data.targets[picked],
+        data.mask[picked],
+    )
 
 
 def _score(
@@ -145,13 +234,14 @@ def _score(
     test_set: str,
     test: FacetData,
     baseline_scores: np.ndarray | None,
+    group: str = "",
 ) -> np.ndarray:
     """Rows and reliability bins of the heads (and the baseline); the heads' calibrated probabilities."""
     head = model.heads[facet_id]
     known = test.mask.min(axis=1) > 0.5  # ranking metrics need records whose labels are all known
     raw = head.probabilities(test.features, calibrated=False)
     calibrated = head.probabilities(test.features)
-    evaluation.reliability[f"{facet_id} / {test_set}"] = {
+    evaluation.reliability[f"{facet_id} / {test_set}{group}"] = {
         "uncalibrated": reliability(raw, test.targets, test.mask),
         "calibrated": reliability(calibrated, test.targets, test.mask),
     }

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from enrich.classify.calibrate import ReliabilityBin
 
 if TYPE_CHECKING:
-    from enrich.classify.evaluate import Evaluation
+    from enrich.classify.evaluate import Evaluation, EvaluationRow
 
 #: Metrics in the bar chart (all in [0, 1], higher is better; AvgRP is in the table only).
 PLOTTED = {
@@ -37,10 +37,11 @@ def _pyplot() -> Any:
 
 def plot_scores(evaluation: Evaluation, path: Path) -> Path:
     plt = _pyplot()
-    panels = sorted({(row.facet, row.test_set) for row in evaluation.rows})
+    # One panel per facet and test set, and with --by-image-source per group of records too.
+    panels = sorted({(row.facet, _test_set(row)) for row in evaluation.rows})
     figure, axes = plt.subplots(len(panels) or 1, 1, figsize=(11, 3.2 * max(len(panels), 1)), squeeze=False)
     for axis, (facet, test_set) in zip(axes[:, 0], panels, strict=False):
-        rows = [row for row in evaluation.rows if (row.facet, row.test_set) == (facet, test_set)]
+        rows = [row for row in evaluation.rows if (row.facet, _test_set(row)) == (facet, test_set)]
         width = 0.8 / max(len(rows), 1)
         for i, row in enumerate(rows):
             values = [getattr(row.metrics, key) for key in PLOTTED]
@@ -56,6 +57,13 @@ def plot_scores(evaluation: Evaluation, path: Path) -> Path:
     return path
 
 
+def _test_set(row: EvaluationRow) -> str:
+    """The row's test set, with its group of records when split by image source ("in-domain / text-only"),
+    as the reliability diagrams are keyed."""
+    source = row.image_source
+    return f"{row.test_set} / {source}" if source and source != "all" else row.test_set
+
+
 def _diagram(axis: Any, bins: list[ReliabilityBin], label: str, marker: str) -> None:
     used = [b for b in bins if b.count]
     axis.plot([b.confidence for b in used], [b.positive_rate for b in used], marker=marker, label=label)
@@ -65,7 +73,7 @@ def plot_reliability(evaluation: Evaluation, path: Path) -> Path:
     plt = _pyplot()
     keys = sorted(evaluation.reliability)
     figure, axes = plt.subplots(1, len(keys) or 1, figsize=(4.2 * max(len(keys), 1), 4.2), squeeze=False)
-    eces = {(row.facet, row.test_set): row for row in evaluation.rows if row.method == "heads"}
+    eces = {(row.facet, _test_set(row)): row for row in evaluation.rows if row.method == "heads"}
     for axis, key in zip(axes[0], keys, strict=False):
         diagram = evaluation.reliability[key]
         axis.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect")
