@@ -6,11 +6,12 @@ Configuration (``enrich run --enrichers generate --set generate.card=…``):
 
 A record with any image of its own (``edm:isShownBy``/``edm:object``/``edm:hasView`` on its aggregation)
 is skipped, and so is one without English text (original, or a pending/approved translation suggestion).
-Each image is stored content-addressed under ``{data_dir}/generated/`` and described as an
-``edm:WebResource`` in the record's *suggestions* graph, marked synthetic with the IPTC digital source type
-``trainedAlgorithmicMedia``, ``prov:wasDerivedFrom`` the CHO and ``prov:wasAttributedTo`` the run's model
-card. Nothing links it from the aggregation, so it is never the object's image: plain EDM (OAI ``edm``,
-``export --view enriched``) leaves it out, and only the provenance-carrying export (``--view full``) has it.
+Each image is stored content-addressed under ``{data_dir}/generated/`` and described as a per-record
+``edm:WebResource`` (the file's URL with the record id as fragment) in the record's *suggestions* graph,
+marked synthetic with the IPTC digital source type ``trainedAlgorithmicMedia``, ``prov:wasDerivedFrom``
+the CHO and ``prov:wasAttributedTo`` the run's model card. Nothing links it from the aggregation, so it is
+never the object's image: plain EDM (OAI ``edm``, ``export --view enriched``) leaves it out, and only the
+provenance-carrying export (``--view full``) has it.
 The enricher also returns one suggestion per image, ``<image> dcterms:description "prompt"@en`` with the
 prompt's sources, seed and card as evidence, so the writer ties the image to the run that made it.
 """
@@ -18,7 +19,9 @@ prompt's sources, seed and card as evidence, so the writer ties the image to the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Self
+from urllib.parse import quote, urlsplit
 
 from enrich.embeddings.images import image_sources, local_path
 from enrich.enrichers.base import Enricher, EnrichmentContext, RecordView
@@ -41,6 +44,13 @@ TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trai
 #: auto-accept threshold and leaves the call to a reviewer.
 CONFIDENCE = 0.5
 _SETTINGS = frozenset({"context", "card"})
+
+
+def record_image_iri(path: Path, record_id: str) -> str:
+    """The web resource IRI of a generated image for one record: the content-addressed PNG's ``file:`` URL
+    with the record id as fragment. Two records with the same prompt share the file but each gets its own
+    resource (and so its own suggestion); a ``file:`` reader ignores the fragment and finds the PNG."""
+    return f"{path.resolve().as_uri()}#{quote(record_id, safe='')}"
 
 
 def generated_images(store: Store, graphs: Graphs, records: Sequence[RecordView]) -> dict[str, list[str]]:
@@ -100,18 +110,21 @@ class GenerateEnricher(Enricher):
             return []
         done = self._already_generated(prompts)
         todo = [prompt for prompt in prompts if (prompt.record_id, prompt.text) not in done]
-        images = dict(zip((p.record_id for p in todo), self.model.generate([p.text for p in todo]), strict=True))
+        # Records with identical prompts would get identical bytes from the seeded pipeline: make each once.
+        texts = list(dict.fromkeys(p.text for p in todo))
+        made = dict(zip(texts, self.model.generate(texts), strict=True))
+        images = {p.record_id: made[p.text] for p in todo}
         suggestions: list[Suggestion] = []
         lines: dict[str, list[str]] = {}
         for prompt in prompts:
             if prompt.record_id in images:
                 digest, path = store_png(self.context.settings.data_dir, images[prompt.record_id])
-                resource = path.resolve().as_uri()
+                resource = record_image_iri(path, prompt.record_id)
                 lines[graphs.suggestions(prompt.record_id)] = self._describe(resource, digest, prompt)
                 self.generated += 1
             else:
                 resource = done[(prompt.record_id, prompt.text)]
-                digest = resource.rsplit("/", 1)[-1].removesuffix(".png")
+                digest = urlsplit(resource).path.rsplit("/", 1)[-1].removesuffix(".png")
                 self.reused += 1
             suggestions.append(self._suggestion(resource, digest, prompt))
         if lines:

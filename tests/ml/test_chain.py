@@ -1,10 +1,11 @@
-"""The whole chain in one run (issue 7): ``translate,generate,embed`` over a small Korean museum sample
+"""The whole chain in one run (issue 7): ``translate,generate,embed,classify`` over a small Korean museum sample
 (CATS-like fields: name, period, material, in Korean with Hanja) with tiny offline models.
 
 Each enricher of a batch runs after the one before it has written its suggestions, so ``generate`` prompts
 with this run's pending translations (and cites their nodes) and ``embed`` embeds the images ``generate``
-just made, linked as generated so the real-image vectors stay the provider's images only. Classification
-is not chained here: a trained head needs labelled features first (see the report of issue 7).
+just made, linked as generated so the real-image vectors stay the provider's images only. ``classify``
+closes the chain with a tiny head trained beforehand (on a labelled synthetic collection's vectors under the
+same tiny CLIP card), reading the image vectors ``embed`` wrote in the same run.
 """
 
 from __future__ import annotations
@@ -16,20 +17,26 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from enrich.classify.artefact import TrainedClassifier, save
+from enrich.classify.features import embedding_features
+from enrich.classify.pipeline import TrainRequest, train_classifier
+from enrich.classify.train import TrainConfig
 from enrich.embeddings import record_vectors
 from enrich.embeddings.cache import GENERATED_IMAGE
 from enrich.enrichers.base import read_record_views
 from enrich.generation.enricher import generated_images
 from enrich.ingest.errors import InputError
 from enrich.jobs.run import EnricherSpec, RunDefinition, RunSummary, run_enrichment, stored_definition
-from enrich.models.cards import ModelSpec
+from enrich.models.cards import ModelSpec, load_spec
 from enrich.namespaces import DC, DCTERMS, EDM, ENR, ORE, PROV, RDF, RDF_TYPE
 from enrich.records_admin import list_records
 from enrich.review import list_suggestions
 from enrich.settings import Settings
 from enrich.store.base import Store, text
 from enrich.store.embedded import EmbeddedStore
+from enrich.vocab import loader
 from tests.ingest.support import GRAPHS, ingest, make_settings
+from tests.ml.test_classify_store import LEAVES, V, put_vectors, record_lines, vocabulary_turtle
 from tests.ml.tiny_diffusion import tiny_diffusion_spec
 from tests.ml.tiny_translation import tiny_marian_spec
 
@@ -53,6 +60,7 @@ class Chain:
     settings: Settings
     ids: dict[str, str]
     clip: ModelSpec
+    classifier: TrainedClassifier
     summary: RunSummary
 
 
@@ -80,6 +88,34 @@ def _edm(photo: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _load_vocabulary(store: Store, root: Path) -> None:
+    vocab = root / "materials.ttl"
+    vocab.write_text(vocabulary_turtle(), encoding="utf-8")
+    loader.load(store, GRAPHS, loader.read_file(vocab), "test-materials", str(vocab))
+
+
+def _train_classifier(root: Path, clip: ModelSpec) -> tuple[TrainedClassifier, Path]:
+    """A tiny materials head over synthetic image vectors of the tiny CLIP card, trained on a labelled
+    collection of its own (its own store and data directory, so the chain's caches hold only its records)."""
+    store = EmbeddedStore()
+    _load_vocabulary(store, root)
+    chosen = [leaf for _, leaf in LEAVES for _ in range(4)]
+    source = root / "labelled.nt"
+    lines = [line for i, leaf in enumerate(chosen) for line in record_lines(i, f"Object {i}", leaf)]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest(store, [source], validate=False)
+    top_of = {leaf: top for top, leaf in LEAVES}
+    leaf_of = {rid: chosen[int(cho.rsplit("/", 1)[1])] for rid, cho, _, _ in list_records(store, GRAPHS, 1000)}
+    truth = {rid: (top_of[leaf], leaf) for rid, leaf in leaf_of.items()}
+    data_dir = str(root / "data")
+    put_vectors(Path(data_dir), clip, truth, "image", dim=32, seed=1)
+    request = TrainRequest("chain-classifier", ("materials",), ensemble=False)
+    config = TrainConfig(epochs=6, min_support=1, seed=0, hidden=32)
+    model = train_classifier(store, GRAPHS, embedding_features(data_dir, [clip]), request, config)
+    store.close()
+    return model, save(model, data_dir)
+
+
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory, tiny_clip: ModelSpec) -> Iterator[Chain]:
     tmp = tmp_path_factory.mktemp("chain")
@@ -93,17 +129,20 @@ def chain(tmp_path_factory: pytest.TempPathFactory, tiny_clip: ModelSpec) -> Ite
     marian = tiny_marian_spec(tmp / "marian").save(tmp / "tiny-marian.yaml")
     diffusion = tiny_diffusion_spec(tmp / "diffusion").save(tmp / "tiny-diffusion.yaml")
     clip = tiny_clip.save(tmp / "tiny-clip.yaml")
+    _load_vocabulary(store, tmp)
+    classifier, artefact = _train_classifier(tmp_path_factory.mktemp("labelled"), load_spec(clip))
     definition = RunDefinition.of(
         [
             EnricherSpec("translate", {"card": str(marian), "threshold": 0.0, "fields": ["dc:title"]}),
             EnricherSpec("generate", {"card": str(diffusion)}),
             EnricherSpec("embed", {"cards": [str(clip)], "modalities": ["image"]}),
+            EnricherSpec("classify", {"model": str(artefact), "min_confidence": 0.0, "ensemble": False}),
         ]
     )
     settings = make_settings(data_dir=str(tmp / "data"))
     # Two batches: the chain runs per batch, and the checkpoint follows the last enricher.
     summary = run_enrichment(store, GRAPHS, definition, settings=settings, batch_size=2)
-    yield Chain(store, settings, ids, tiny_clip, summary)
+    yield Chain(store, settings, ids, tiny_clip, classifier, summary)
 
 
 def _runs_of_suggestions(store: Store) -> set[str]:
@@ -146,7 +185,28 @@ def test_generated_images_are_embedded_apart_from_real_ones(chain: Chain) -> Non
     # Generated links name the generated files, never the provider's photograph.
     views = read_record_views(chain.store, GRAPHS, made_ids)
     files = {rid: links for rid, links in generated_images(chain.store, GRAPHS, views).items()}
-    assert all(link.startswith("file:") and link.endswith(".png") for links in files.values() for link in links)
+    for rid, links in files.items():
+        assert all(link.startswith("file:") and link.endswith(f".png#{rid}") for link in links)
+
+
+def test_classify_reads_this_runs_image_vectors_and_names_its_card(chain: Chain) -> None:
+    classified = list_suggestions(chain.store, GRAPHS, enricher="classify")
+    # Only the photographed record has a real image vector (generated ones are a source of their own).
+    assert classified and {row.record_id for row in classified} == {chain.ids[PHOTOGRAPHED]}
+    assert all(row.facet.endswith("materials") and row.value.startswith(V) for row in classified)
+    model = chain.classifier
+    for row in classified:
+        rows = chain.store.select(f"SELECT ?p ?o WHERE {{ GRAPH <{row.graph}> {{ <{row.iri}> ?p ?o }} }}")
+        props: dict[str, list[str]] = {}
+        for found in rows:
+            props.setdefault(text(found["p"]), []).append(text(found["o"]))
+        assert props[PROV + "wasGeneratedBy"] == [chain.summary.run_iri]
+        assert any(e.startswith(f"classifier {model.name} ({model.hash})") for e in props[ENR + "evidence"])
+    cards = chain.store.select(
+        f"SELECT ?name ?hash WHERE {{ GRAPH <{GRAPHS.runs}> {{ <{chain.summary.run_iri}> "
+        f"<{PROV}wasAssociatedWith> ?agent . ?agent <{ENR}modelName> ?name ; <{ENR}configHash> ?hash }} }}"
+    )
+    assert (model.name, model.hash) in {(text(r["name"]), text(r["hash"])) for r in cards}
 
 
 def test_a_rerun_of_the_chain_changes_no_suggestion(chain: Chain) -> None:

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from api.web.record_view import images
+from enrich.embeddings.images import local_path
 from enrich.enrichers import get_enricher
 from enrich.enrichers.base import EnrichmentContext, RecordView, read_record_views
 from enrich.export import export_view
@@ -168,10 +169,12 @@ def test_records_without_images_get_a_synthetic_web_resource(world: World) -> No
     (note,) = props[DC + "description"]
     assert "seed 1234" in note and "2 steps" in note and "32x32" in note and "negative prompt: blurry" in note
 
-    # Content-addressed under the data directory: the IRI is the file, the file name its SHA-256.
+    # Content-addressed under the data directory: the IRI is the file (the file name its SHA-256) with the
+    # record id as fragment, and the embed side's file reader still finds the PNG through it.
     (digest,) = (value.removeprefix("sha256:") for value in props[DCTERMS + "identifier"])
     path = image_path(world.settings.data_dir, digest)
-    assert iri == path.resolve().as_uri()
+    assert iri == f"{path.resolve().as_uri()}#{world.ids['jar']}"
+    assert local_path(iri) == path.resolve()
     data = path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == digest
     with Image.open(io.BytesIO(data)) as image:
@@ -222,7 +225,7 @@ def test_generation_is_deterministic_and_a_rerun_reuses_the_images(world: World)
     (prompt,) = record_prompts(world.store, GRAPHS, views, model.settings.prompt_suffix)
     first, second = model.generate([prompt.text]), model.generate([prompt.text])
     assert first == second  # same seed, same prompt: same bytes, so the same content address
-    assert before["jar"].endswith(f"/{hashlib.sha256(first[0]).hexdigest()}.png")
+    assert before["jar"].endswith(f"/{hashlib.sha256(first[0]).hexdigest()}.png#{world.ids['jar']}")
 
     files = sorted(Path(world.settings.data_dir).rglob("*.png"))
     again = _run(world.store, world.settings, world.card)
@@ -287,6 +290,30 @@ def test_generated_images_are_found_for_the_embed_side(world: World) -> None:
     found = generated_images(world.store, GRAPHS, views)
     assert sorted(found) == sorted(world.ids[n] for n in ("jar", "vase"))
     assert found[world.ids["jar"]] == [_only(world.store, world.ids["jar"])[0]]
+
+
+def test_records_with_identical_prompts_get_their_own_image_and_suggestion(
+    tmp_path: Path, tiny_pipeline: ModelSpec
+) -> None:
+    twins = {n: ({DC + "title": ['"Plain bowl"@en'], DC + "type": ['"bowl"@en']}, False, False) for n in "ab"}
+    source = tmp_path / "twins.nt"
+    source.write_text("".join(_record(n, *spec) for n, spec in twins.items()), encoding="utf-8")
+    store = EmbeddedStore()
+    ingest(store, [source])
+    ids = {cho.rsplit("/", 1)[1]: rid for rid, cho, _, _ in list_records(store, GRAPHS, 100)}
+    settings = make_settings(data_dir=str(tmp_path / "data"))
+    summary = _run(store, settings, tiny_pipeline.save(tmp_path / "tiny-diffusion.yaml"))
+    assert summary.counts.new == 2  # one suggestion each, not one shared
+
+    made = {n: _only(store, ids[n]) for n in twins}
+    assert made["a"][0] != made["b"][0]
+    assert made["a"][1][DCTERMS + "description"] == made["b"][1][DCTERMS + "description"]
+    for n, (iri, props) in made.items():
+        assert props[PROV + "wasDerivedFrom"] == [f"{EX}cho/{n}"]
+        assert _suggestion_of(store, ids[n], iri)[PROV + "wasGeneratedBy"] == [summary.run_iri]
+    # The same prompt gives the same bytes: one PNG on disk, named by both resources.
+    (png,) = Path(settings.data_dir).rglob("*.png")
+    assert {local_path(iri) for iri, _ in made.values()} == {png.resolve()}
 
 
 def test_configuration_errors_are_clear(tmp_path: Path, tiny_pipeline: ModelSpec) -> None:
