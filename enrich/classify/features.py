@@ -169,16 +169,11 @@ class CachedFeatures:
         out: dict[str, np.ndarray] = {}
         present = np.zeros((len(record_ids), len(self._sources)), dtype=bool)
         for j, source in enumerate(self._sources):
-            links = self._cache.record_contents(source.card_hash, cache_modality(source.modality), record_ids)
-            vectors = self._cache.get_many(source.card_hash, [c for cs in links.values() for c in cs])
+            vectors = self._cache.vectors_for(source.card_hash, cache_modality(source.modality), record_ids)
             matrix = np.zeros((len(record_ids), source.dim), dtype=np.float32)
             for i, rid in enumerate(record_ids):
-                rows = [vectors[c] for c in links.get(rid, ()) if c in vectors]
-                if rows:
-                    # Several images: their mean, renormalised (what EmbeddingCache.record_vectors gives).
-                    total = np.sum(rows, axis=0)
-                    norm = float(np.linalg.norm(total))
-                    matrix[i] = total / norm if norm > 0 else total
+                if rid in vectors:
+                    matrix[i] = vectors[rid]
                     present[i, j] = True
             out[source.name] = matrix
         return out, present

@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     import numpy as np
@@ -228,6 +228,24 @@ class EmbeddingCache:
             pass
         return found
 
+    def vectors_for(
+        self, spec_hash: str, modality: Modality, record_ids: Sequence[str]
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """One unit vector per record of these that has any (the normalised mean of a record's several
+        images): what :meth:`record_vectors` gives, for a batch of records instead of all of them."""
+        import numpy as np
+
+        contents = self.record_contents(spec_hash, modality, record_ids)
+        stored = self.get_many(spec_hash, [c for group in contents.values() for c in group])
+        out: dict[str, npt.NDArray[np.float32]] = {}
+        for rid, group in contents.items():
+            rows = [stored[c] for c in group if c in stored]
+            if rows:
+                total = np.sum(rows, axis=0)
+                norm = float(np.linalg.norm(total))
+                out[rid] = (total / norm if norm > 0 else total).astype(np.float32)
+        return out
+
     def record_vectors(self, spec_hash: str, modality: Modality) -> tuple[list[str], npt.NDArray[np.float32]]:
         """Every record with a ``modality`` vector under this card: ids (sorted) and one unit row each (the
         normalised mean when a record has several images)."""
@@ -261,8 +279,8 @@ class EmbeddingCache:
 
     def forget_records(self, spec_hash: str, record_ids: Sequence[str]) -> None:
         """Drop the links of records (deleted ones); their vectors stay for any other record sharing them."""
-        self.link_records(spec_hash, "image", {rid: () for rid in record_ids})
-        self.link_records(spec_hash, "text", {rid: () for rid in record_ids})
+        for modality in get_args(Modality):
+            self.link_records(spec_hash, modality, {rid: () for rid in record_ids})
 
     def sources(self, spec_hash: str, stamps: Mapping[str, str]) -> dict[str, str]:
         """Content hashes of sources (image URLs, paths) seen before with the same stamp (for a file, its

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from enrich.embeddings import cache_for
-from enrich.embeddings.cache import MODALITIES, EmbeddingCache, Modality
+from enrich.embeddings.cache import MODALITIES, Modality
 from enrich.embeddings.enricher import DEFAULT_CARD
 from enrich.enrichers.base import Enricher, EnrichmentContext, RecordView
 from enrich.ingest.errors import InputError
@@ -47,23 +47,6 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from enrich.vocab.tree import LabelTree
-
-
-def record_vectors_for(
-    cache: EmbeddingCache, spec_hash: str, modality: Modality, record_ids: Sequence[str]
-) -> dict[str, npt.NDArray[np.float32]]:
-    """The unit vectors of these records (the normalised mean of a record's several images), from the cache."""
-    import numpy as np
-
-    contents = cache.record_contents(spec_hash, modality, record_ids)
-    stored = cache.get_many(spec_hash, [c for group in contents.values() for c in group])
-    out: dict[str, npt.NDArray[np.float32]] = {}
-    for rid, group in contents.items():
-        rows = [stored[c] for c in group if c in stored]
-        if rows:
-            mean = np.mean(rows, axis=0)
-            out[rid] = (mean / np.linalg.norm(mean)).astype(np.float32)
-    return out
 
 
 class ZeroShotEnricher(Enricher):
@@ -156,7 +139,7 @@ class ZeroShotEnricher(Enricher):
         for modality in self.modalities:
             todo = [view.record_id for view in records if view.record_id not in chosen]
             if todo:
-                found = record_vectors_for(self.cache, self.spec.hash, modality, todo)
+                found = self.cache.vectors_for(self.spec.hash, modality, todo)
                 chosen.update({rid: (modality, vector) for rid, vector in found.items()})
         views = [view for view in records if view.record_id in chosen]
         if not views:

@@ -136,6 +136,24 @@ def test_cache_round_trip_dedup_and_record_vectors(tmp_path: Path) -> None:
     assert cache.stats("card") == {"vectors": 3, "shards": 1, "image_records": 1, "text_records": 1}
 
 
+def test_batch_vectors_match_the_whole_listing_and_forgetting_drops_every_modality(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path)
+    vectors = _unit(np.random.default_rng(3).normal(size=(3, 16)))
+    cache.put_many("card", ["a", "b", "c"], vectors)
+    cache.link_records("card", "image", {"r1": ["a", "b"], "r2": ["c"]})
+    cache.link_records("card", "text", {"r1": ["c"]})
+    cache.link_records("card", "generated-image", {"r1": ["a"]})
+    ids, matrix = cache.record_vectors("card", "image")
+    batch = cache.vectors_for("card", "image", ["r2", "r1", "unknown"])
+    assert set(batch) == {"r1", "r2"}
+    for row, rid in enumerate(ids):
+        np.testing.assert_allclose(batch[rid], matrix[row], atol=2e-3)
+    cache.forget_records("card", ["r1"])
+    assert cache.record_vectors("card", "image")[0] == ["r2"]
+    assert cache.record_vectors("card", "text")[0] == []
+    assert cache.record_vectors("card", "generated-image")[0] == []
+
+
 def test_a_crash_mid_write_leaves_the_cache_consistent(tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path)
     first = _unit(np.random.default_rng(1).normal(size=(2, 8)))
