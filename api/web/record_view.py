@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from pyoxigraph import Literal, NamedNode, Triple
 
+from enrich.embeddings.images import IMAGE_PREDICATES
 from enrich.namespaces import DC, DCTERMS, EDM, ENR, ORE, PROV, RDF_TYPE, SKOS, Graphs
 from enrich.store.base import Store, text
 from enrich.vocab.tree import Node
@@ -27,7 +28,6 @@ GENERATED_SOURCE_TYPES = frozenset(
     )
 )
 #: The aggregation's links to the object's own media, in the order the page shows them.
-IMAGE_LINKS = (EDM + "isShownBy", EDM + "object", EDM + "hasView")
 #: Provider fields in reading order; any other property of the CHO follows, sorted.
 FIELD_ORDER = tuple(
     namespace + name
@@ -185,14 +185,14 @@ def images(store: Store, graphs: Graphs, record_id: str, cho: str, triples: Sequ
     }
     formats = {text(t.subject): text(t.object) for t in triples if t.predicate.value == DC + "format"}
     links = [
-        (IMAGE_LINKS.index(t.predicate.value), text(t.object))
+        (IMAGE_PREDICATES.index(t.predicate.value), text(t.object))
         for t in triples
-        if t.predicate.value in IMAGE_LINKS and text(t.subject) in aggregations and isinstance(t.object, NamedNode)
+        if t.predicate.value in IMAGE_PREDICATES and text(t.subject) in aggregations and isinstance(t.object, NamedNode)
     ]
     found: list[Image] = []
     for rank, url in sorted(links):
         if url not in generated and all(image.url != url for image in found):
-            found.append(Image(url, IMAGE_LINKS[rank].removeprefix(EDM), formats.get(url)))
+            found.append(Image(url, IMAGE_PREDICATES[rank].removeprefix(EDM), formats.get(url)))
     found += [Image(url, "generated", media_type) for url, media_type in generated.items()]
     return found
 

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from api.web import i18n
-from api.web.record_view import IMAGE_LINKS, IPTC_SOURCE_TYPE, evidence, read_record
+from api.web.record_view import IPTC_SOURCE_TYPE, evidence, read_record
+from enrich.embeddings.images import IMAGE_PREDICATES
 from enrich.namespaces import EDM
 from tests.api.test_vocab_api import GRAPHS
 from tests.web.site import CELADON, STILL_LIFE, TOKENS, TRAINED_ALGORITHMIC_MEDIA, Site, serve_site
@@ -114,7 +115,7 @@ def test_a_generated_resource_never_passes_for_the_objects_own_image(site: Site)
         assert still_life.title == "Stilleven met druiven en een zilveren kan"  # in the label language
         shown = [(image.url, image.role) for image in still_life.images]
         assert shown == [("https://collection.example.org/city-gallery/p-0047.jpg", "isShownBy"), (fake, "generated")]
-        assert EDM + "hasView" in IMAGE_LINKS
+        assert EDM + "hasView" in IMAGE_PREDICATES
     finally:
         site.store.update(
             f"DELETE DATA {{ GRAPH <{GRAPHS.record(STILL_LIFE)}> {{ <{aggregation}> <{EDM}hasView> <{fake}> . "
