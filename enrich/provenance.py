@@ -38,6 +38,7 @@ of the nodes it reached (it did generate them), and the nodes it left without a 
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,9 @@ _REJECTED = Status.REJECTED.iri
 _STATUS = ENR + "status"
 _CONFIDENCE = ENR + "confidence"
 _TYPE = f"<{RDF_TYPE}>"
+_RECEIPT_OF = ENR + "receiptOf"
+_RECEIPT_KEY = ENR + "receiptKey"
+_RECEIPT_COUNTS = ENR + "receiptCounts"
 
 # Rule names: the local names of the shapes in shapes/suggestions.ttl (enrshape:…).
 RULE_CONFIDENCE = "SuggestionConfidence"
@@ -96,6 +100,9 @@ class InvalidSuggestionBatch(ValueError):
         shown = "\n".join(f"  {p}" for p in self.problems[:20])
         more = f"\n  … and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
         super().__init__(f"{len(self.problems)} problem(s) in the suggestion batch, nothing written:\n{shown}{more}")
+
+    def __reduce__(self) -> tuple[type[InvalidSuggestionBatch], tuple[tuple[Problem, ...]]]:
+        return (InvalidSuggestionBatch, (self.problems,))  # pickled across processes (Ray workers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,17 +299,45 @@ class ProvenanceWriter:
         return run
 
     def finish(self, run: RunHandle, counts: WriteCounts) -> None:
+        """Mark the run ended with its counts; its batch receipts (if any) are dropped in the same update."""
         node = f"<{run.iri}>"
         self.store.update(
+            f"DELETE WHERE {{ GRAPH {self._runs_graph} {{ ?receipt <{_RECEIPT_OF}> {node} ; ?p ?o }} }} ;\n"
             f"INSERT DATA {{ GRAPH {self._runs_graph} {{ {node} <{PROV}endedAtTime> {now_literal()} ; "
             f"<{ENR}newCount> {counts.new} ; <{ENR}updatedCount> {counts.updated} ; "
             f"<{ENR}skippedRejectedCount> {counts.skipped_rejected} ; "
             f"<{ENR}skippedFrozenCount> {counts.skipped_frozen} . }} }}"
         )
 
+    # -- batch receipts --------------------------------------------------------------------------------
+
+    def receipt_iri(self, run: RunHandle, key: str) -> str:
+        return f"{run.iri}/batch/{hashlib.sha256(key.encode('utf-8')).hexdigest()[:24]}"
+
+    def receipt_counts(self, run: RunHandle, key: str) -> WriteCounts | None:
+        """The counts a write with this receipt key recorded, or ``None`` when no such write completed."""
+        rows = self.store.select(
+            f"SELECT ?counts WHERE {{ GRAPH {self._runs_graph} {{ <{self.receipt_iri(run, key)}> "
+            f"<{_RECEIPT_OF}> <{run.iri}> ; <{_RECEIPT_COUNTS}> ?counts }} }}"
+        )
+        if not rows:
+            return None
+        data = json.loads(text(rows[0]["counts"]))
+        return WriteCounts(data["new"], data["updated"], data["skipped_rejected"], data["skipped_frozen"])
+
     # -- suggestions -----------------------------------------------------------------------------------
 
-    def write(self, run: RunHandle, suggestions: Sequence[Suggestion]) -> WriteCounts:
+    def write(self, run: RunHandle, suggestions: Sequence[Suggestion], receipt: str | None = None) -> WriteCounts:
+        """Write one batch; with a ``receipt`` key the write is idempotent in its counts too.
+
+        Without a receipt, writing a batch again leaves the same triples but counts its new suggestions as
+        updated the second time. With one, the counts go into the runs graph in the same atomic update that
+        commits the batch (step 4), and a write whose receipt is there returns those counts and writes
+        nothing: a worker that died after committing but before answering can be retried and the run's
+        summary is that of a run where nothing died. ``finish`` drops the run's receipts.
+        """
+        if receipt is not None and (done := self.receipt_counts(run, receipt)) is not None:
+            return done
         merged = _merge(suggestions, self.graphs)
         stored = self._stored(merged)
         rejected = frozen = 0
@@ -318,10 +353,29 @@ class ProvenanceWriter:
                 rejected += 1
             else:
                 frozen += 1
+        counts = WriteCounts(len(new), len(updated), rejected, frozen)
         self._check(run, new + updated)
         self._load(run, new, updated)
-        self._commit(new, updated, stored)
-        return WriteCounts(len(new), len(updated), rejected, frozen)
+        receipt_block = self._receipt_block(run, receipt, counts) if receipt is not None else None
+        self._commit(new, updated, stored, receipt_block)
+        return counts
+
+    def _receipt_block(self, run: RunHandle, key: str, counts: WriteCounts) -> str:
+        counts_json = json.dumps(
+            {
+                "new": counts.new,
+                "updated": counts.updated,
+                "skipped_rejected": counts.skipped_rejected,
+                "skipped_frozen": counts.skipped_frozen,
+            },
+            sort_keys=True,
+        )
+        node = f"<{self.receipt_iri(run, key)}>"
+        return (
+            f"INSERT DATA {{ GRAPH {self._runs_graph} {{ {node} {_TYPE} <{ENR}BatchReceipt> ; "
+            f"<{_RECEIPT_OF}> <{run.iri}> ; <{_RECEIPT_KEY}> {string_literal(key)} ; "
+            f"<{_RECEIPT_COUNTS}> {string_literal(counts_json)} . }} }}"
+        )
 
     def _stored(self, items: Sequence[_Merged]) -> dict[str, _Stored]:
         """What the store holds of the batch's nodes, by node IRI; nodes it holds nothing of are left out.
@@ -401,8 +455,15 @@ class ProvenanceWriter:
             # SuggestedValue.
             self.store.bulk_load("".join(out).encode("utf-8"), RdfFormat.N_QUADS, lenient=True)
 
-    def _commit(self, new: Sequence[_Merged], updated: Sequence[_Merged], stored: Mapping[str, _Stored]) -> None:
-        """One atomic update: the new nodes' Pending status, and confidences replaced by the latest run's."""
+    def _commit(
+        self,
+        new: Sequence[_Merged],
+        updated: Sequence[_Merged],
+        stored: Mapping[str, _Stored],
+        receipt_block: str | None = None,
+    ) -> None:
+        """One atomic update: the new nodes' Pending status, confidences replaced by the latest run's, and the
+        batch's receipt when there is one."""
         deletes: dict[str, list[str]] = {}
         inserts: dict[str, list[str]] = {}
         for is_new, items in ((True, new), (False, updated)):
@@ -422,6 +483,8 @@ class ProvenanceWriter:
             for verb, lines in (("DELETE DATA", deletes), ("INSERT DATA", inserts))
             if lines
         ]
+        if receipt_block is not None:
+            operations.append(receipt_block)
         if operations:
             self.store.update(" ;\n".join(operations))
 

@@ -41,6 +41,7 @@ class ClassifyEnricher(Enricher):
     name = "classify"
     version = "1"
     needs_context = True
+    uses_accelerator = True
 
     def __init__(
         self,

@@ -42,6 +42,7 @@ class EmbedEnricher(Enricher):
     name = "embed"
     version = "1"
     needs_context = True
+    uses_accelerator = True
 
     def __init__(
         self,

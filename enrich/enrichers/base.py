@@ -87,6 +87,8 @@ class Enricher(ABC):
     reads: Collection[str] | None = None
     #: Whether ``from_config`` takes ``context`` (an :class:`EnrichmentContext`).
     needs_context: ClassVar[bool] = False
+    #: Whether it runs a neural model that an accelerator speeds up (the Ray engine asks for GPUs for its actors).
+    uses_accelerator: ClassVar[bool] = False
 
     @classmethod
     def from_config(cls, **config: Any) -> Self:

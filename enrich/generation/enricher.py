@@ -74,6 +74,7 @@ class GenerateEnricher(Enricher):
     name = "generate"
     version = "1"
     needs_context = True
+    uses_accelerator = True
     reads = READS
 
     def __init__(self, context: EnrichmentContext, card: str | ModelSpec = DEFAULT_CARD) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class IngestError(RuntimeError):
     """Ingest stopped; nothing from this run was kept."""
@@ -17,6 +19,18 @@ class InputError(IngestError):
         self.column = column
         where = source if line is None else f"{source}:{line}" + ("" if column is None else f":{column}")
         super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled across processes (Ray workers): subclasses have other constructors, so rebuild through ours.
+        return (_rebuild_input_error, (type(self), self.source, self.problem, self.line, self.column))
+
+
+def _rebuild_input_error(
+    kind: type[InputError], source: str, problem: str, line: int | None, column: int | None
+) -> InputError:
+    error = kind.__new__(kind)
+    InputError.__init__(error, source, problem, line, column)
+    return error
 
 
 class ValidationFailed(IngestError):

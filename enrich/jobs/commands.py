@@ -52,6 +52,36 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     run.add_argument("--resume", metavar="RUN_ID", help="continue this unfinished run after its checkpoint")
     run.add_argument("--new", action="store_true", help="start a new run even if an unfinished one matches")
     run.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    engine = run.add_argument_group("engine", "where the run executes (the results are the same)")
+    engine.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: in this process (default); ray: actor pools on a Ray cluster, against a remote store "
+        "(needs the dist extra)",
+    )
+    engine.add_argument(
+        "--address",
+        help="Ray cluster to join: 'auto' (started here with `ray start --head`) or ray://HOST:10001 "
+        "(default: start a Ray instance on this machine for the run)",
+    )
+    engine.add_argument("--workers", type=int, default=2, help="Ray: actor replicas per enricher (default 2)")
+    engine.add_argument("--writers", type=int, help="Ray: batch writer actors (default: as many as --workers)")
+    engine.add_argument(
+        "--gpus-per-worker",
+        type=float,
+        default=1.0,
+        help="Ray: GPUs each model enricher actor asks for when the cluster has GPUs (default 1; 0: CPU only)",
+    )
+    engine.add_argument(
+        "--cpus-per-worker", type=float, help="Ray: CPUs per enricher actor (default: the cluster's shared out)"
+    )
+    engine.add_argument(
+        "--batches-in-flight",
+        type=int,
+        help="Ray: batches in the pipeline at once (default 2 per worker)",
+    )
+    engine.add_argument("--local-cpus", type=int, help="Ray: CPUs of the instance started here (default: all)")
     progress = run.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None, help="show progress")
     progress.add_argument("--quiet", dest="progress", action="store_false", help="no progress display")
@@ -110,17 +140,30 @@ def run(args: argparse.Namespace, settings: Settings, store: Store, graphs: Grap
             selection = Selection.all()
         definition = RunDefinition.of(enricher_specs(args.enrichers, args.settings), args.facets, selection)
     progress = Progress(None, enabled=args.progress)
+    common: dict[str, Any] = {
+        "progress": progress,
+        "batch_size": args.batch_size,
+        "resume": args.resume,
+        "auto_resume": not args.new,
+    }
     try:
-        summary = run_enrichment(
-            store,
-            graphs,
-            definition,
-            progress=progress,
-            batch_size=args.batch_size,
-            resume=args.resume,
-            auto_resume=not args.new,
-            settings=settings,
-        )
+        if args.engine == "ray":
+            from enrich.jobs.ray_engine import RayOptions, run_on_ray
+
+            options = RayOptions(
+                address=args.address,
+                workers=args.workers,
+                writers=args.writers,
+                gpus_per_worker=args.gpus_per_worker,
+                cpus_per_worker=args.cpus_per_worker,
+                batches_in_flight=args.batches_in_flight,
+                local_cpus=args.local_cpus,
+            )
+            # The workers open the store themselves: they need its location, --store included.
+            located = settings.model_copy(update={"store": args.store or settings.store})
+            summary = run_on_ray(store, graphs, definition, options, settings=located, **common)
+        else:
+            summary = run_enrichment(store, graphs, definition, settings=settings, **common)
     except (UnknownEnricher, EnricherUnavailable) as exc:
         raise InputError("--enrichers", str(exc)) from exc
     except InvalidSuggestionBatch as exc:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,7 @@ from enrich.provenance import ProvenanceWriter, RunHandle, WriteCounts
 from enrich.records_admin import RecordNotFound
 from enrich.settings import Settings
 from enrich.store.base import Store, text
-from enrich.suggestion import Suggestion
+from enrich.suggestion import ModelCard, Suggestion
 from enrich.vocab.facets import Facet, facet_tree, get_facet, load_facets
 from enrich.vocab.tree import LabelTree
 
@@ -112,6 +112,11 @@ class RunSummary:
     seconds: float = 0.0
     resumed_after: str | None = None
     finished: bool = False
+    #: "local" (this process) or "ray"; with Ray, actor replicas per enricher and batch steps retried after a
+    #: lost worker.
+    engine: str = "local"
+    workers: int | None = None
+    retried: int = 0
 
     @property
     def records_per_second(self) -> float:
@@ -127,6 +132,7 @@ class RunSummary:
         lines = [
             f"run {self.run_id}{resumed}: {self.selection}",
             f"records seen: {self.records_seen:,} in {self.seconds:.1f} s ({self.records_per_second:,.0f} records/s)",
+            *self._engine_lines(),
             f"suggestions: {c.new:,} new, {c.updated:,} updated, {c.skipped_rejected:,} skipped as rejected, "
             f"{c.skipped_frozen:,} skipped as reviewed",
         ]
@@ -136,6 +142,12 @@ class RunSummary:
                 f"{fc.skipped_frozen:,} reviewed"
             )
         return "\n".join(lines)
+
+    def _engine_lines(self) -> list[str]:
+        if self.engine == "local":
+            return []
+        retried = f"; {self.retried:,} batch step(s) retried after a lost worker" if self.retried else ""
+        return [f"engine: {self.engine}, {self.workers} worker(s) per enricher{retried}"]
 
     def to_json(self) -> str:
         return json.dumps(
@@ -149,6 +161,9 @@ class RunSummary:
                 "seconds": round(self.seconds, 3),
                 "resumed_after": self.resumed_after,
                 "finished": self.finished,
+                "engine": self.engine,
+                "workers": self.workers,
+                "retried": self.retried,
             },
             indent=2,
         )
@@ -250,7 +265,7 @@ def unfinished_run(store: Store, graphs: Graphs, definition_hash: str) -> str | 
     return text(rows[0]["run"]).removeprefix(graphs.run("")) if rows else None
 
 
-def _save_checkpoint(store: Store, graphs: Graphs, summary: RunSummary, checkpoint: str) -> None:
+def save_checkpoint(store: Store, graphs: Graphs, summary: RunSummary, checkpoint: str) -> None:
     node = f"<{summary.run_iri}>"
     graph = f"<{graphs.runs}>"
     tally = json.dumps(
@@ -315,6 +330,69 @@ def build_enrichers(
     return enrichers
 
 
+def chain_reads(enrichers: Sequence[Enricher]) -> set[str] | None:
+    """The predicates a chain's enrichers read together (``None``: one of them reads every predicate)."""
+    reads: set[str] | None = set()
+    for enricher in enrichers:
+        if enricher.reads is None or reads is None:
+            reads = None
+        else:
+            reads |= set(enricher.reads)
+    return reads
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    """A run started or resumed: its handle, the summary so far and the checkpoint it continues after."""
+
+    run: RunHandle
+    summary: RunSummary
+    after: str | None
+
+
+def start_or_resume(
+    store: Store,
+    graphs: Graphs,
+    writer: ProvenanceWriter,
+    definition: RunDefinition,
+    enrichers: Sequence[Enricher | tuple[str, ModelCard]],
+    vocabulary: str,
+    resume: str | None = None,
+    auto_resume: bool = True,
+    run_id: str | None = None,
+    engine: str | None = None,
+) -> RunStart:
+    """Continue ``resume`` (or, with ``auto_resume``, an unfinished run of the same definition), else start a
+    new run node with the definition stored on it. ``enrichers`` are built enrichers, or (name, model card)
+    pairs where the enrichers live elsewhere (the Ray engine's actors)."""
+    named = [(e.name, e.model_card()) if isinstance(e, Enricher) else e for e in enrichers]
+    names = [name for name, _ in named]
+    cards = [card for _, card in named]
+    definition_hash = definition.hash()
+    resumed = resume or (unfinished_run(store, graphs, definition_hash) if auto_resume else None)
+    if resumed is not None:
+        state = read_run(store, graphs, resumed)
+        if state.ended is not None:
+            raise InputError(resumed, f"the run finished at {state.ended}; nothing to resume")
+        if state.definition_hash is not None and state.definition_hash != definition_hash:
+            raise InputError(resumed, "the run was started with another definition (enrichers, facets or selection)")
+        run = RunHandle(resumed, state.iri, tuple(cards), tuple(names))
+        summary = RunSummary(resumed, run.iri, definition.selection.describe(), state.records_seen)
+        summary.resumed_after = state.checkpoint
+        if state.tally:
+            summary.counts = _counts_from(state.tally["counts"])
+            summary.per_facet = {f: _counts_from(c) for f, c in state.tally["per_facet"].items()}
+        return RunStart(run, summary, state.checkpoint)
+    run = writer.start_run(names, cards, definition.selection.describe(), vocabulary, run_id)
+    stored = string_literal(json.dumps(definition.as_json(), sort_keys=True))
+    engine_line = f" ; <{ENR}engine> {string_literal(engine)}" if engine else ""
+    store.update(
+        f"INSERT DATA {{ GRAPH <{graphs.runs}> {{ <{run.iri}> <{ENR}definitionHash> "
+        f"{string_literal(definition_hash)} ; <{ENR}runDefinition> {stored}{engine_line} . }} }}"
+    )
+    return RunStart(run, RunSummary(run.run_id, run.iri, definition.selection.describe()), None)
+
+
 def run_enrichment(
     store: Store,
     graphs: Graphs,
@@ -344,41 +422,11 @@ def run_enrichment(
     enrichers = build_enrichers(store, graphs, definition, trees, vocabulary, settings)
     wanted_facets = set(definition.facets) if definition.facets is not None else None
     writer = ProvenanceWriter(store, graphs, allowed_concepts(trees, facets))
-    definition_hash = definition.hash()
+    begun = start_or_resume(store, graphs, writer, definition, enrichers, vocabulary, resume, auto_resume, run_id)
+    run, summary = begun.run, begun.summary
 
-    resumed = resume or (unfinished_run(store, graphs, definition_hash) if auto_resume else None)
-    cards = [e.model_card() for e in enrichers]
-    names = [e.name for e in enrichers]
-    if resumed is not None:
-        state = read_run(store, graphs, resumed)
-        if state.ended is not None:
-            raise InputError(resumed, f"the run finished at {state.ended}; nothing to resume")
-        if state.definition_hash is not None and state.definition_hash != definition_hash:
-            raise InputError(resumed, "the run was started with another definition (enrichers, facets or selection)")
-        run = RunHandle(resumed, state.iri, tuple(cards), tuple(names))
-        summary = RunSummary(resumed, run.iri, definition.selection.describe(), state.records_seen)
-        summary.resumed_after = state.checkpoint
-        if state.tally:
-            summary.counts = _counts_from(state.tally["counts"])
-            summary.per_facet = {f: _counts_from(c) for f, c in state.tally["per_facet"].items()}
-        after = state.checkpoint
-    else:
-        run = writer.start_run(names, cards, definition.selection.describe(), vocabulary, run_id)
-        stored = string_literal(json.dumps(definition.as_json(), sort_keys=True))
-        store.update(
-            f"INSERT DATA {{ GRAPH <{graphs.runs}> {{ <{run.iri}> <{ENR}definitionHash> "
-            f"{string_literal(definition_hash)} ; <{ENR}runDefinition> {stored} . }} }}"
-        )
-        summary = RunSummary(run.run_id, run.iri, definition.selection.describe())
-        after = None
-
-    reads: set[str] | None = set()
-    for enricher in enrichers:
-        if enricher.reads is None or reads is None:
-            reads = None
-        else:
-            reads |= set(enricher.reads)
-    todo = definition.selection.remaining(store, graphs, after)
+    reads = chain_reads(enrichers)
+    todo = definition.selection.remaining(store, graphs, begun.after)
     if progress is not None:
         progress.total_bytes = summary.records_seen + len(todo)  # the display's "bytes" are records here
     for start in range(0, len(todo), batch_size):
@@ -387,14 +435,10 @@ def run_enrichment(
             # The first enricher reads the batch with everyone's fields; later ones read it again so that
             # they see what the ones before them just wrote (enrichment graph values included).
             views = read_record_views(store, graphs, ids, reads if position == 0 else enricher.reads)
-            by_facet: dict[str, list[Suggestion]] = {}
-            for suggestion in enricher.enrich(views):
-                if wanted_facets is None or suggestion.facet in wanted_facets:
-                    by_facet.setdefault(suggestion.facet, []).append(suggestion)
-            for facet_id, suggestions in sorted(by_facet.items()):
+            for facet_id, suggestions in by_facet(enricher.enrich(views), wanted_facets).items():
                 summary.add(facet_id, writer.write(run, suggestions))
         summary.records_seen += len(ids)
-        _save_checkpoint(store, graphs, summary, ids[-1])
+        save_checkpoint(store, graphs, summary, ids[-1])
         if progress is not None:
             progress.update(summary.records_seen, summary.records_seen)
     writer.finish(run, summary.counts)
@@ -403,3 +447,12 @@ def run_enrichment(
     if progress is not None:
         progress.close()
     return summary
+
+
+def by_facet(suggestions: Iterable[Suggestion], wanted: set[str] | None) -> dict[str, list[Suggestion]]:
+    """Suggestions grouped by facet, in facet order, keeping only the run's facets (``None``: all)."""
+    grouped: dict[str, list[Suggestion]] = {}
+    for suggestion in suggestions:
+        if wanted is None or suggestion.facet in wanted:
+            grouped.setdefault(suggestion.facet, []).append(suggestion)
+    return dict(sorted(grouped.items()))

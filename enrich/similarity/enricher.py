@@ -53,6 +53,7 @@ class ZeroShotEnricher(Enricher):
     name = "zero-shot"
     version = "1"
     needs_context = True
+    uses_accelerator = True
 
     def __init__(
         self,

@@ -75,6 +75,7 @@ class TranslateEnricher(Enricher):
     name = "translate"
     version = "1"
     needs_context = True
+    uses_accelerator = True
 
     def __init__(
         self,

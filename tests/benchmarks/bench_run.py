@@ -47,7 +47,7 @@ def run(workdir: Path, records: int, batch: int) -> dict[str, Any]:
     # Stop a run of another definition half-way (after its checkpoint), then time the resume.
     half = max(1, len(ids) // batch // 2)
     other = RunDefinition.of(["lexical"], None, Selection.of_dataset(_dataset(store, graphs)))
-    save = run_module._save_checkpoint
+    save = run_module.save_checkpoint
     calls = {"n": 0}
 
     def stopping(*args: Any) -> None:
@@ -56,13 +56,13 @@ def run(workdir: Path, records: int, batch: int) -> dict[str, Any]:
         if calls["n"] == half:
             raise _Stop
 
-    run_module._save_checkpoint = stopping  # type: ignore[assignment]
+    run_module.save_checkpoint = stopping  # type: ignore[assignment]
     try:
         run_enrichment(store, graphs, other, batch_size=batch)
     except _Stop:
         pass
     finally:
-        run_module._save_checkpoint = save
+        run_module.save_checkpoint = save
     summary = run_enrichment(store, graphs, other, batch_size=batch)
     results["resumed"] = {
         "seconds": summary.seconds,

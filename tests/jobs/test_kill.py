@@ -27,12 +27,12 @@ CHILD = textwrap.dedent(
     from tests.jobs.support import GRAPHS
     from tests.jobs.test_run import LEXICAL
 
-    save = run_module._save_checkpoint
+    save = run_module.save_checkpoint
     def slow_save(*args):
         save(*args)
         print("checkpoint", args[-1], flush=True)
         time.sleep(0.2)
-    run_module._save_checkpoint = slow_save
+    run_module.save_checkpoint = slow_save
     run_module.run_enrichment(EmbeddedStore(sys.argv[1]), GRAPHS, LEXICAL, batch_size=10)
     print("finished", flush=True)
     """

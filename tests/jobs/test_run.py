@@ -93,7 +93,7 @@ def test_an_interrupted_run_resumes_to_the_same_suggestions(
 
         monkeypatch.setattr(LexicalEnricher, "enrich", failing_enrich)
     else:
-        original_save = run_module._save_checkpoint
+        original_save = run_module.save_checkpoint
 
         def failing_save(*args: Any) -> None:
             calls["n"] += 1
@@ -101,7 +101,7 @@ def test_an_interrupted_run_resumes_to_the_same_suggestions(
                 raise Boom("killed after writing the third batch, before its checkpoint")
             original_save(*args)
 
-        monkeypatch.setattr(run_module, "_save_checkpoint", failing_save)
+        monkeypatch.setattr(run_module, "save_checkpoint", failing_save)
     with pytest.raises(Boom):
         run_enrichment(store, GRAPHS, LEXICAL, batch_size=25)
     monkeypatch.undo()
@@ -124,7 +124,7 @@ def test_an_interrupted_run_resumes_to_the_same_suggestions(
 def test_resume_by_id_and_unknown_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = EmbeddedStore()
     cmoa_store(store, tmp_path, rows=40)
-    monkeypatch.setattr(run_module, "_save_checkpoint", _fail_second(run_module._save_checkpoint))
+    monkeypatch.setattr(run_module, "save_checkpoint", _fail_second(run_module.save_checkpoint))
     with pytest.raises(Boom):
         run_enrichment(store, GRAPHS, LEXICAL, batch_size=10)
     monkeypatch.undo()
@@ -157,13 +157,13 @@ def _fail_second(original: Any) -> Any:
 def _unfinished(store: Store) -> str:
     """Start a lexical run and stop it after its first batch; its id."""
     definition = RunDefinition.of(["lexical"], ["materials"], Selection.all())
-    original = run_module._save_checkpoint
-    run_module._save_checkpoint = _fail_second(original)
+    original = run_module.save_checkpoint
+    run_module.save_checkpoint = _fail_second(original)
     try:
         with pytest.raises(Boom):
             run_enrichment(store, GRAPHS, definition, batch_size=10)
     finally:
-        run_module._save_checkpoint = original
+        run_module.save_checkpoint = original
     return next(r.run_id for r in list_runs(store, GRAPHS) if r.ended is None)
 
 
