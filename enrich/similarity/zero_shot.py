@@ -188,7 +188,11 @@ def prompt_set(
             computed = encoder.encode_texts(missing)
             if cache is not None:
                 cache.put_many(spec_hash, [hashes[text] for text in missing], computed)
-            known.update({hashes[text]: computed[i] for i, text in enumerate(missing)})
+                # Read back as stored (float16), so the scores are the same whether this process or another
+                # (an earlier run, a Ray worker beside it) embedded the prompts.
+                known.update(cache.get_many(spec_hash, [hashes[text] for text in missing]))
+            else:
+                known.update({hashes[text]: computed[i] for i, text in enumerate(missing)})
         concepts = list(by_concept)
         row_of = {iri: row for row, iri in enumerate(concepts)}
         owners = np.array([row_of[prompt.concept] for prompt in prompts], dtype=np.int64)

@@ -170,3 +170,42 @@ def test_invalid_batch_with_updates_changes_nothing(store: Store, writer: Proven
     assert values(store, node, ENR + "evidence") == ["a"]
     assert values(store, node, PROV + "wasGeneratedBy") == [first.iri]
     assert store.count_triples(GRAPHS.suggestions("r1")) == before
+
+
+# -- receipts: a batch written again after its writer died counts as it did the first time ----------------------
+
+
+def test_a_receipted_batch_written_again_returns_its_counts_and_writes_nothing(
+    store: Store, writer: ProvenanceWriter
+) -> None:
+    run = start(writer)
+    batch = [suggestion(BRONZE, 0.8), suggestion(TIN, 0.6)]
+    first = writer.write(run, batch, receipt="stage 0 r1 r1 1 materials")
+    assert first == WriteCounts(new=2)
+    quads = store.count_triples()
+    # The worker died after its commit, before answering: the retry gets the same counts, and nothing changes.
+    assert writer.write(run, batch, receipt="stage 0 r1 r1 1 materials") == first
+    assert store.count_triples() == quads
+    assert writer.receipt_counts(run, "stage 0 r1 r1 1 materials") == first
+    assert writer.receipt_counts(run, "stage 1 r1 r1 1 materials") is None
+    # Without a receipt (or under another key) the same batch is a second write: its nodes are updated.
+    assert writer.write(run, batch) == WriteCounts(updated=2)
+    writer.finish(run, first)
+    assert not store.ask(f"ASK {{ GRAPH <{GRAPHS.runs}> {{ ?receipt <{ENR}receiptOf> <{run.iri}> }} }}")
+    assert values(store, run.iri, ENR + "newCount") == ["2"]
+
+
+def test_a_receipt_is_committed_with_the_batch_or_not_at_all(
+    store: Store, writer: ProvenanceWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash before the commit leaves no receipt, so the retry writes the batch (and counts it new)."""
+    run = start(writer)
+    batch = [suggestion(BRONZE, 0.8), suggestion(TIN, 0.6)]
+    with monkeypatch.context() as patched:
+        crash_bulk_load_after(patched, store, 5)
+        with pytest.raises(StoreError, match="simulated crash"):
+            writer.write(run, batch, receipt="stage 0 r1 r1 1 materials")
+    assert writer.receipt_counts(run, "stage 0 r1 r1 1 materials") is None
+    assert writer.write(run, batch, receipt="stage 0 r1 r1 1 materials") == WriteCounts(new=2)
+    for s in batch:
+        assert_whole(store, s, "0.8" if s.value.value == BRONZE else "0.6")
