@@ -199,8 +199,9 @@ class _Pool:
     """Actors of one kind; a dead one is replaced by a new one built the same way."""
 
     label: str
-    make: Callable[[str], Any]  # name → actor handle (not yet set up)
-    setup: Callable[[Any], Any]  # handle → ObjectRef of its setup()
+    actor_class: Any  # a ray.remote class
+    args: tuple[Any, ...]  # its constructor's arguments
+    resources: Mapping[str, Any]  # what each actor asks Ray for (num_cpus, num_gpus)
     size: int
     ray: Any
     idle: deque[Any] = field(default_factory=deque)
@@ -210,13 +211,16 @@ class _Pool:
     def start(self) -> list[Any]:
         """Create the actors and set them up in parallel; the setups' answers, in actor order."""
         actors = [self._new() for _ in range(self.size)]
-        answers = _unwrap(self.ray, lambda: self.ray.get([self.setup(actor) for actor in actors]))
+        answers = _unwrap(self.ray, lambda: self.ray.get([actor.setup.remote() for actor in actors]))
         self.idle.extend(actors)
         return list(answers)
 
     def _new(self) -> Any:
         self.made += 1
-        actor = self.make(f"{self.label}-{self.made}")
+        # Named, so that operators (and the fault test) can find an actor with ``ray.get_actor``.
+        actor = self.actor_class.options(
+            name=f"{self.label}-{self.made}", namespace=NAMESPACE, max_restarts=0, **self.resources
+        ).remote(*self.args)
         self.every.append(actor)
         return actor
 
@@ -225,22 +229,13 @@ class _Pool:
             self.ray.kill(dead)
         self.every.remove(dead)
         actor = self._new()
-        _unwrap(self.ray, lambda: self.ray.get(self.setup(actor)))
+        _unwrap(self.ray, lambda: self.ray.get(actor.setup.remote()))
         self.idle.append(actor)
 
     def stop(self) -> None:
         for actor in self.every:
             with contextlib.suppress(Exception):
                 self.ray.kill(actor)
-
-
-def _spawn(actor_class: Any, resources: Mapping[str, Any], args: tuple[Any, ...], name: str) -> Any:
-    """A new named actor (named, so that operators and the fault test can find it with ``ray.get_actor``)."""
-    return actor_class.options(name=name, namespace=NAMESPACE, max_restarts=0, **resources).remote(*args)
-
-
-def _set_up(actor: Any) -> Any:
-    return actor.setup.remote()
 
 
 def _unwrap(ray: Any, call: Callable[[], Any]) -> Any:
@@ -360,28 +355,26 @@ class _Scheduler:
         self.ray = ray
         self.options = options
         self.stages: list[_Pool] = []
-        cpus = float(cluster.get("CPU", 1.0))
-        has_gpus = float(cluster.get("GPU", 0.0)) > 0
-        actors = options.workers * len(definition.enrichers)
-        share = options.cpus_per_worker or max(min(1.0, cpus / actors), 0.01)
         run_tag = os.urandom(4).hex()
-        for stage, spec in enumerate(definition.enrichers):
-            resources: dict[str, Any] = {"num_cpus": share}
-            if has_gpus and options.gpus_per_worker > 0 and _wants_gpu(spec.name, spec.config):
-                resources = {"num_cpus": options.cpus_per_worker or 1, "num_gpus": options.gpus_per_worker}
+        for stage, (spec, resources) in enumerate(
+            zip(definition.enrichers, stage_resources(definition, cluster, options), strict=True)
+        ):
             self.stages.append(
                 _Pool(
                     f"enrich-{run_tag}-{stage}-{spec.name}",
-                    functools.partial(_spawn, ray.remote(StageWorker), resources, (job, stage)),
-                    _set_up,
+                    ray.remote(StageWorker),
+                    (job, stage),
+                    resources,
                     options.workers,
                     ray,
                 )
             )
+        # Writers wait on the store, they compute little: no CPU reserved, so they never hold up the enrichers.
         self.writers = _Pool(
             f"write-{run_tag}",
-            functools.partial(_spawn, ray.remote(BatchWriter), {"num_cpus": 0}, (job,)),
-            _set_up,
+            ray.remote(BatchWriter),
+            (job,),
+            {"num_cpus": 0},
             options.writers or options.workers,
             ray,
         )
@@ -481,6 +474,28 @@ class _Scheduler:
                     save_checkpoint(store, graphs, summary, batches[prefix - 1].ids[-1])
                 if progress is not None:
                     progress.update(records_done, records_done)
+
+
+def stage_resources(
+    definition: RunDefinition, cluster: Mapping[str, float], options: RayOptions
+) -> list[dict[str, float]]:
+    """What each enricher's actors ask Ray for, on a cluster with these resources (``ray.cluster_resources()``).
+
+    A model enricher (``uses_accelerator``) whose cards do not pin the CPU gets ``gpus_per_worker`` GPUs where
+    the cluster has any (a fraction puts several replicas on one GPU) and a CPU for its data loading. Every
+    other actor gets ``cpus_per_worker``, by default an even share of the cluster's CPUs (at most one each), so
+    all of the chain's replicas fit at once: a stage that could not place its actors would stall the pipeline.
+    """
+    cpus = float(cluster.get("CPU", 1.0))
+    has_gpus = float(cluster.get("GPU", 0.0)) > 0
+    share = options.cpus_per_worker or max(min(1.0, cpus / (options.workers * len(definition.enrichers))), 0.01)
+    resources: list[dict[str, float]] = []
+    for spec in definition.enrichers:
+        if has_gpus and options.gpus_per_worker > 0 and _wants_gpu(spec.name, spec.config):
+            resources.append({"num_cpus": options.cpus_per_worker or 1.0, "num_gpus": options.gpus_per_worker})
+        else:
+            resources.append({"num_cpus": share})
+    return resources
 
 
 def _wants_gpu(name: str, config: Mapping[str, Any]) -> bool:

@@ -221,3 +221,33 @@ def test_an_embedded_store_and_bad_options_are_refused_before_anything_is_writte
     with pytest.raises(InputError, match="--workers"):
         run_on_ray(store, GRAPHS, RunDefinition.of(["lexical"]), RayOptions(workers=0), settings=settings)
     assert store.count_triples() == 0
+
+
+def test_model_enrichers_ask_for_gpus_where_the_cluster_has_them_and_share_the_cpus_elsewhere(
+    tiny_encoder_card: tuple[ModelSpec, Path], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from enrich.jobs.ray_engine import stage_resources
+
+    spec, auto_card = tiny_encoder_card  # device: auto
+    cpu_card = replace(spec, device="cpu").save(tmp_path / "cpu-only.yaml")
+    definition = RunDefinition.of(
+        [
+            EnricherSpec("lexical"),
+            EnricherSpec("embed", {"card": str(auto_card)}),
+            EnricherSpec("zero-shot", {"card": str(cpu_card)}),
+        ]
+    )
+    gpu_node = {"CPU": 32.0, "GPU": 4.0}
+    assert stage_resources(definition, gpu_node, RayOptions(workers=4)) == [
+        {"num_cpus": 1.0},
+        {"num_cpus": 1.0, "num_gpus": 1.0},  # the model enricher gets a GPU; the CPU-pinned card does not
+        {"num_cpus": 1.0},
+    ]
+    two_per_gpu = stage_resources(definition, gpu_node, RayOptions(workers=8, gpus_per_worker=0.5))
+    assert two_per_gpu[1] == {"num_cpus": 1.0, "num_gpus": 0.5}
+    assert all("num_gpus" not in r for r in stage_resources(definition, gpu_node, RayOptions(gpus_per_worker=0)))
+    # This machine: no GPU, 2 CPUs shared by 2 replicas of 3 enrichers, so all six actors fit at once.
+    assert stage_resources(definition, {"CPU": 2.0}, RayOptions(workers=2)) == [{"num_cpus": 2 / 6}] * 3
+    assert stage_resources(definition, {"CPU": 2.0}, RayOptions(cpus_per_worker=0.25))[0] == {"num_cpus": 0.25}
