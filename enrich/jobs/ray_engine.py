@@ -206,14 +206,16 @@ class _Pool:
     ray: Any
     idle: deque[Any] = field(default_factory=deque)
     every: list[Any] = field(default_factory=list)
+    launched: list[Any] = field(default_factory=list)
     made: int = 0
 
-    def start(self) -> list[Any]:
-        """Create the actors and set them up in parallel; the setups' answers, in actor order."""
-        actors = [self._new() for _ in range(self.size)]
-        answers = _unwrap(self.ray, lambda: self.ray.get([actor.setup.remote() for actor in actors]))
-        self.idle.extend(actors)
-        return list(answers)
+    def launch(self) -> list[Any]:
+        """Create the actors and start their setups; the setups' ObjectRefs, in actor order."""
+        self.launched = [self._new() for _ in range(self.size)]
+        return [actor.setup.remote() for actor in self.launched]
+
+    def ready(self) -> None:
+        self.idle.extend(self.launched)
 
     def _new(self) -> Any:
         self.made += 1
@@ -279,7 +281,7 @@ def run_on_ray(
     settings: Settings | None = None,
 ) -> RunSummary:
     """Run (or resume) the definition on Ray; the arguments and the summary are those of ``run_enrichment``."""
-    from enrich.vocab.loader import vocabulary_snapshot
+    from enrich.vocab.loader import read_trees, vocabulary_snapshot
 
     options = options or RayOptions()
     options.check()
@@ -302,15 +304,13 @@ def run_on_ray(
     with _connected(ray, options) as cluster:
         scheduler = _Scheduler(ray, cluster, job, definition, options)
         try:
-            cards = scheduler.start()
-            from enrich.vocab.loader import read_trees
-
+            cards, placement = scheduler.start()
             writer = ProvenanceWriter(store, graphs, allowed_concepts(read_trees(store, graphs), load_facets()))
             begun = start_or_resume(
                 store, graphs, writer, definition, cards, vocabulary, resume, auto_resume, run_id, engine="ray"
             )
             summary = begun.summary
-            summary.engine, summary.workers = "ray", options.workers
+            summary.engine, summary.workers, summary.placement = "ray", options.workers, placement
             todo = definition.selection.remaining(store, graphs, begun.after)
             batches = [_Batch(n, todo[i : i + batch_size]) for n, i in enumerate(range(0, len(todo), batch_size))]
             if progress is not None:
@@ -338,7 +338,7 @@ def _connected(ray: Any, options: RayOptions) -> Iterator[Mapping[str, float]]:
         try:
             ray.init(address=options.address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise StoreError(f"cannot reach the Ray cluster at {options.address}: {exc}") from exc
+            raise InputError("--address", f"cannot start or reach a Ray cluster at {options.address}: {exc}") from exc
     try:
         yield ray.cluster_resources()
     finally:
@@ -379,17 +379,28 @@ class _Scheduler:
             ray,
         )
 
-    def start(self) -> list[tuple[str, ModelCard]]:
-        """Start every pool; the chain's (name, model card), checked to agree between replicas."""
+    def start(self) -> tuple[list[tuple[str, ModelCard]], dict[str, list[str]]]:
+        """Start every pool, all actors setting up at once; the chain's (name, model card), checked to agree
+        between replicas, and where each pool's actors run (host:pid and the CUDA devices Ray gave them)."""
+        pools = [*self.stages, self.writers]
+        launched = [pool.launch() for pool in pools]
+        answers = _unwrap(self.ray, lambda: self.ray.get([ref for refs in launched for ref in refs]))
         cards: list[tuple[str, ModelCard]] = []
-        for pool in self.stages:
-            answers = pool.start()
-            named = {(name, card) for name, card, _ in answers}
+        placement: dict[str, list[str]] = {}
+        position = 0
+        for pool, refs in zip(pools, launched, strict=True):
+            mine = answers[position : position + len(refs)]
+            position += len(refs)
+            pool.ready()
+            if pool is self.writers:
+                placement["writers"] = list(mine)
+                continue
+            named = {(name, card) for name, card, _ in mine}
             if len(named) != 1:
                 raise InputError(pool.label, f"the replicas disagree on their model card: {sorted(map(str, named))}")
             cards.append(next(iter(named)))
-        self.writers.start()
-        return cards
+            placement[f"{len(cards) - 1}:{cards[-1][0]}"] = [where for _, _, where in mine]
+        return cards, placement
 
     def stop(self) -> None:
         for pool in [*self.stages, self.writers]:

@@ -117,6 +117,8 @@ class RunSummary:
     engine: str = "local"
     workers: int | None = None
     retried: int = 0
+    #: Ray: where each enricher's actors (by chain position and name) and the writers ran.
+    placement: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def records_per_second(self) -> float:
@@ -164,6 +166,7 @@ class RunSummary:
                 "engine": self.engine,
                 "workers": self.workers,
                 "retried": self.retried,
+                "placement": self.placement,
             },
             indent=2,
         )

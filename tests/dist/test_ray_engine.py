@@ -11,6 +11,7 @@ confidence per node, and counts as if nothing had died (the writers' receipts).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,11 @@ def test_local_and_ray_engines_write_the_same_suggestions(
     ray_state = suggestion_state(remote_store)
 
     assert local.finished and ray.finished and ray.engine == "ray" and ray.workers == 2
+    # Each enricher ran in two actor processes of its own, none of them this one; no GPU was given to any.
+    assert list(ray.placement) == ["0:lexical", "1:embed", "2:zero-shot", "3:dummy", "writers"]
+    pids = {where.split()[0].rsplit(":", 1)[1] for places in ray.placement.values() for where in places}
+    assert len(pids) == 5 * 2 and str(os.getpid()) not in pids
+    assert all(where.endswith("CUDA_VISIBLE_DEVICES=") for places in ray.placement.values() for where in places)
     assert {"lexical", "zero-shot", "dummy"} <= {
         v.split('"')[1] for values in ray_state.values() for v in values if v.startswith(f"{ENR}enricher ")
     }
