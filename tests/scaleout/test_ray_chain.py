@@ -24,7 +24,7 @@ from enrich.jobs.run import EnricherSpec, RunDefinition, RunSummary, run_enrichm
 from enrich.models.cards import load_spec
 from enrich.namespaces import ENR
 from enrich.store.base import Store
-from tests.dist.test_ray_engine import _split
+from tests.scaleout.test_ray_engine import _split
 from tests.ingest.support import ingest, make_settings
 from tests.jobs.support import GRAPHS, suggestion_state
 from tests.ml.test_chain import RECORDS, _edm, _load_vocabulary, _train_classifier

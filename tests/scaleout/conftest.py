@@ -1,4 +1,6 @@
-"""One local Ray instance for the session (2 CPUs, as the issue asks), and a remote store per test.
+"""The scale-out tests (issue 8; the folder is not called ``dist``: pytest skips folders of that name).
+
+One local Ray instance for the session (2 CPUs, as the issue asks), and a remote store per test.
 
 Ray is started once: a start costs ~5 s on a 2-core machine. The engine finds it initialised and uses it
 (it only starts and stops an instance of its own when none is running, as the CLI test shows).
