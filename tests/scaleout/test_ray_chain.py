@@ -24,13 +24,13 @@ from enrich.jobs.run import EnricherSpec, RunDefinition, RunSummary, run_enrichm
 from enrich.models.cards import load_spec
 from enrich.namespaces import ENR
 from enrich.store.base import Store
-from tests.scaleout.test_ray_engine import _split
 from tests.ingest.support import ingest, make_settings
 from tests.jobs.support import GRAPHS, suggestion_state
 from tests.ml.test_chain import RECORDS, _edm, _load_vocabulary, _train_classifier
 from tests.ml.tiny import tiny_clip_spec
 from tests.ml.tiny_diffusion import tiny_diffusion_spec
 from tests.ml.tiny_translation import tiny_marian_spec
+from tests.scaleout.test_ray_engine import _split
 
 
 @pytest.fixture
