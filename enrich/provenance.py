@@ -202,6 +202,18 @@ class WriteCounts:
     skipped_rejected: int = 0
     skipped_frozen: int = 0
 
+    def as_json(self) -> dict[str, int]:
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "skipped_rejected": self.skipped_rejected,
+            "skipped_frozen": self.skipped_frozen,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, int]) -> WriteCounts:
+        return cls(data["new"], data["updated"], data["skipped_rejected"], data["skipped_frozen"])
+
     def __add__(self, other: WriteCounts) -> WriteCounts:
         return WriteCounts(
             self.new + other.new,
@@ -322,8 +334,7 @@ class ProvenanceWriter:
         )
         if not rows:
             return None
-        data = json.loads(text(rows[0]["counts"]))
-        return WriteCounts(data["new"], data["updated"], data["skipped_rejected"], data["skipped_frozen"])
+        return WriteCounts.from_json(json.loads(text(rows[0]["counts"])))
 
     # -- suggestions -----------------------------------------------------------------------------------
 
@@ -361,15 +372,7 @@ class ProvenanceWriter:
         return counts
 
     def _receipt_block(self, run: RunHandle, key: str, counts: WriteCounts) -> str:
-        counts_json = json.dumps(
-            {
-                "new": counts.new,
-                "updated": counts.updated,
-                "skipped_rejected": counts.skipped_rejected,
-                "skipped_frozen": counts.skipped_frozen,
-            },
-            sort_keys=True,
-        )
+        counts_json = json.dumps(counts.as_json(), sort_keys=True)
         node = f"<{self.receipt_iri(run, key)}>"
         return (
             f"INSERT DATA {{ GRAPH {self._runs_graph} {{ {node} {_TYPE} <{ENR}BatchReceipt> ; "

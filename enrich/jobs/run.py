@@ -158,8 +158,8 @@ class RunSummary:
                 "run": self.run_iri,
                 "selection": self.selection,
                 "records_seen": self.records_seen,
-                "counts": _counts_json(self.counts),
-                "per_facet": {facet: _counts_json(c) for facet, c in sorted(self.per_facet.items())},
+                "counts": self.counts.as_json(),
+                "per_facet": {facet: c.as_json() for facet, c in sorted(self.per_facet.items())},
                 "seconds": round(self.seconds, 3),
                 "resumed_after": self.resumed_after,
                 "finished": self.finished,
@@ -170,19 +170,6 @@ class RunSummary:
             },
             indent=2,
         )
-
-
-def _counts_json(counts: WriteCounts) -> dict[str, int]:
-    return {
-        "new": counts.new,
-        "updated": counts.updated,
-        "skipped_rejected": counts.skipped_rejected,
-        "skipped_frozen": counts.skipped_frozen,
-    }
-
-
-def _counts_from(data: Mapping[str, int]) -> WriteCounts:
-    return WriteCounts(data["new"], data["updated"], data["skipped_rejected"], data["skipped_frozen"])
 
 
 # --- the run node's state in …/graph/runs ------------------------------------------------------------------
@@ -273,8 +260,8 @@ def save_checkpoint(store: Store, graphs: Graphs, summary: RunSummary, checkpoin
     graph = f"<{graphs.runs}>"
     tally = json.dumps(
         {
-            "counts": _counts_json(summary.counts),
-            "per_facet": {f: _counts_json(c) for f, c in summary.per_facet.items()},
+            "counts": summary.counts.as_json(),
+            "per_facet": {f: c.as_json() for f, c in summary.per_facet.items()},
         },
         sort_keys=True,
     )
@@ -383,8 +370,8 @@ def start_or_resume(
         summary = RunSummary(resumed, run.iri, definition.selection.describe(), state.records_seen)
         summary.resumed_after = state.checkpoint
         if state.tally:
-            summary.counts = _counts_from(state.tally["counts"])
-            summary.per_facet = {f: _counts_from(c) for f, c in state.tally["per_facet"].items()}
+            summary.counts = WriteCounts.from_json(state.tally["counts"])
+            summary.per_facet = {f: WriteCounts.from_json(c) for f, c in state.tally["per_facet"].items()}
         return RunStart(run, summary, state.checkpoint)
     run = writer.start_run(names, cards, definition.selection.describe(), vocabulary, run_id)
     stored = string_literal(json.dumps(definition.as_json(), sort_keys=True))
