@@ -206,6 +206,7 @@ def runs_show(args: argparse.Namespace, settings: Settings, store: Store, graphs
         "definition": state.definition.as_json() if state.definition else None,
         "checkpoint": state.checkpoint,
         "records_seen": state.records_seen,
+        "engine": state.engine,
         "tally": dict(state.tally),
     }
     if args.json:

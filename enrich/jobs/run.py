@@ -190,6 +190,7 @@ class RunState:
     checkpoint: str | None
     records_seen: int
     tally: Mapping[str, Any]
+    engine: str = "local"  # where it was started (runs from before engines were recorded: local)
 
 
 def _single(store: Store, graphs: Graphs, run_iri: str) -> dict[str, list[str]]:
@@ -224,6 +225,7 @@ def read_run(store: Store, graphs: Graphs, run_id: str) -> RunState:
         checkpoint=one(ENR + "checkpoint"),
         records_seen=int(one(ENR + "recordsSeen") or 0),
         tally=json.loads(tally_text) if tally_text else {},
+        engine=one(ENR + "engine") or "local",
     )
 
 
@@ -350,7 +352,7 @@ def start_or_resume(
     resume: str | None = None,
     auto_resume: bool = True,
     run_id: str | None = None,
-    engine: str | None = None,
+    engine: str = "local",
 ) -> RunStart:
     """Continue ``resume`` (or, with ``auto_resume``, an unfinished run of the same definition), else start a
     new run node with the definition stored on it. ``enrichers`` are built enrichers, or (name, model card)
@@ -375,10 +377,10 @@ def start_or_resume(
         return RunStart(run, summary, state.checkpoint)
     run = writer.start_run(names, cards, definition.selection.describe(), vocabulary, run_id)
     stored = string_literal(json.dumps(definition.as_json(), sort_keys=True))
-    engine_line = f" ; <{ENR}engine> {string_literal(engine)}" if engine else ""
     store.update(
         f"INSERT DATA {{ GRAPH <{graphs.runs}> {{ <{run.iri}> <{ENR}definitionHash> "
-        f"{string_literal(definition_hash)} ; <{ENR}runDefinition> {stored}{engine_line} . }} }}"
+        f"{string_literal(definition_hash)} ; <{ENR}runDefinition> {stored} ; "
+        f"<{ENR}engine> {string_literal(engine)} . }} }}"
     )
     return RunStart(run, RunSummary(run.run_id, run.iri, definition.selection.describe()), None)
 

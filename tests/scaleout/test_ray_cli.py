@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from enrich.store.base import Store
 from tests.cli.support import COLLECTION_SAMPLE, MUSEUM_SAMPLE, SCAN_SAMPLE, clean_env, enrich, ok
@@ -54,7 +55,32 @@ def test_the_cli_runs_on_ray_with_the_local_engines_results(
         assert ray[key] == local[key], key
     assert suggestion_state(remote_store) == local_state
     shown = json.loads(ok("runs", "show", ray["run_id"], "--json", "--store", oxigraph_server, cwd=tmp_path).stdout)
-    assert shown["ended"] and shown["records_seen"] == ray["records_seen"]
+    assert shown["ended"] and shown["records_seen"] == ray["records_seen"] and shown["engine"] == "ray"
+
+
+def test_the_cli_joins_a_running_cluster_with_address_auto(
+    ray_instance: Any, remote_store: Store, oxigraph_server: str, tmp_path: Path
+) -> None:
+    """``--address auto`` joins the Ray instance already running on this machine (this test session's, as
+    ``ray start --head`` would start one) instead of starting its own, and leaves it running."""
+    _seed(oxigraph_server, tmp_path)
+    result = ok(
+        "run",
+        "--enrichers",
+        "lexical",
+        "--engine",
+        "ray",
+        "--address",
+        "auto",
+        "--json",
+        "--store",
+        oxigraph_server,
+        cwd=tmp_path,
+    )
+    assert "Connecting to existing Ray cluster" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["engine"] == "ray" and summary["finished"] and summary["counts"]["new"] > 0
+    assert ray_instance.is_initialized() and ray_instance.cluster_resources()["CPU"] == 2
 
 
 def test_an_embedded_store_is_refused_with_how_to_serve_it(tmp_path: Path) -> None:
