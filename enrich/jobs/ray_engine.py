@@ -68,6 +68,7 @@ from enrich.vocab.facets import load_facets
 
 INSTALL_HINT = "pip install 'heritage-enrich[dist]'"
 NAMESPACE = "heritage-enrich"
+_SERVING_SECRETS = {"api_tokens", "session_secret", "oai_token_secret"}
 
 
 class RayUnavailable(InputError):
@@ -300,7 +301,8 @@ def run_on_ray(
         enricher_class(spec.name)  # an unknown or uninstalled enricher is named before Ray starts
     started = time.perf_counter()
     vocabulary = vocabulary_snapshot(store, graphs)
-    job = _Job(settings.model_dump(mode="json"), definition.as_json(), vocabulary)
+    # The serving secrets stay here: workers enrich and write, they never serve.
+    job = _Job(settings.model_dump(mode="json", exclude=_SERVING_SECRETS), definition.as_json(), vocabulary)
     with _connected(ray, options) as cluster:
         scheduler = _Scheduler(ray, cluster, job, definition, options)
         try:
