@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -76,6 +76,12 @@ class RunRequest(BaseModel):
     since: str | None = Field(None, description="only records changed since (YYYY-MM-DD or ISO date-time)")
     batch_size: int = Field(DEFAULT_BATCH, ge=1, le=100_000, description="records per batch and checkpoint")
     new: bool = Field(False, description="start anew even if an unfinished run of this definition exists")
+    engine: Literal["local", "ray"] = Field(
+        "local",
+        description="local: in the server's process; ray: actor pools on the Ray cluster of ENRICH_RAY_ADDRESS "
+        "(or one started on this machine), against a remote store (the dist extra)",
+    )
+    workers: int = Field(2, ge=1, le=4096, description="ray: actor replicas per enricher")
 
     @field_validator("enrichers")
     @classmethod
@@ -200,14 +206,18 @@ class RunManager:
         self.current: _Job | None = None
         self.failures: dict[str, str] = {}
 
-    def start(self, definition: RunDefinition, batch_size: int, auto_resume: bool) -> _Job:
+    def start(
+        self, definition: RunDefinition, batch_size: int, auto_resume: bool, engine: str = "local", workers: int = 2
+    ) -> _Job:
         with self._lock:
             if self.current is not None and not self.current.finished.is_set():
                 raise RunBusy(self.current.run_id)
             # The id is chosen here, not by the run, so that the answer can name it before the run starts.
             resumed = unfinished_run(self.store, self.graphs, definition.hash()) if auto_resume else None
             job = self.current = _Job(definition, resumed or uuid.uuid4().hex, resumes=resumed is not None)
-        thread = threading.Thread(target=self._execute, args=(job, batch_size), name="enrich-run", daemon=True)
+        thread = threading.Thread(
+            target=self._execute, args=(job, batch_size, engine, workers), name="enrich-run", daemon=True
+        )
         thread.start()
         job.ready.wait(START_WAIT_S)
         return job
@@ -220,20 +230,24 @@ class RunManager:
         job.began = True
         job.ready.set()
 
-    def _execute(self, job: _Job, batch_size: int) -> None:
+    def _execute(self, job: _Job, batch_size: int, engine: str, workers: int) -> None:
         progress = _LiveProgress(lambda: self._started(job), job)
+        common: dict[str, Any] = {
+            "progress": progress,
+            "batch_size": batch_size,
+            "resume": job.run_id if job.resumes else None,
+            "auto_resume": False,
+            "run_id": None if job.resumes else job.run_id,
+            "settings": self.settings,
+        }
         try:
-            run_enrichment(
-                self.store,
-                self.graphs,
-                job.definition,
-                progress=progress,
-                batch_size=batch_size,
-                resume=job.run_id if job.resumes else None,
-                auto_resume=False,
-                run_id=None if job.resumes else job.run_id,
-                settings=self.settings,
-            )
+            if engine == "ray":
+                from enrich.jobs.ray_engine import RayOptions, run_on_ray
+
+                options = RayOptions(address=self.settings.ray_address, workers=workers)
+                run_on_ray(self.store, self.graphs, job.definition, options, **common)
+            else:
+                run_enrichment(self.store, self.graphs, job.definition, **common)
         except Exception as exc:
             if isinstance(exc, _REPORTED):
                 job.error = _short(str(exc))
@@ -285,6 +299,7 @@ def _run_json(state: RunState, runs: RunManager) -> dict[str, Any]:
         "definition": state.definition.as_json() if state.definition is not None else None,
         "checkpoint": state.checkpoint,
         "records_seen": state.records_seen,
+        "engine": state.engine,
         "counts": tally.get("counts", {}),
         "per_facet": tally.get("per_facet", {}),
         "error": error,
@@ -333,7 +348,7 @@ def start_run(request: Request, response: Response, body: RunRequest) -> dict[st
             )
     runs = manager(request.app)
     try:
-        job = runs.start(definition, body.batch_size, auto_resume=not body.new)
+        job = runs.start(definition, body.batch_size, not body.new, body.engine, body.workers)
     except RunBusy as exc:
         raise HTTPException(409, f"run {exc} is still running; follow it at /runs/{exc}") from None
     if job.error is not None and not job.began:

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     #: Largest archive expansion accepted (all members together), in bytes.
     max_archive_bytes: int = 8 * 1024**3
 
+    #: The Ray cluster that ``--engine ray`` runs join (``auto``, ``ray://HOST:10001``); unset starts a Ray
+    #: instance on this machine for each run. ``enrich run --address`` overrides it.
+    ray_address: str | None = None
+
     # -- serving (api/) ------------------------------------------------------------------------------
     #: Bearer tokens as salted hashes, ``role:salt:sha256hex`` (roles reader, reviewer, admin); make one
     #: with ``python -m api.auth make-token ROLE``. From the environment: a JSON list.

@@ -151,7 +151,7 @@ def run(args: argparse.Namespace, settings: Settings, store: Store, graphs: Grap
             from enrich.jobs.ray_engine import RayOptions, run_on_ray
 
             options = RayOptions(
-                address=args.address,
+                address=args.address or settings.ray_address,
                 workers=args.workers,
                 writers=args.writers,
                 gpus_per_worker=args.gpus_per_worker,
