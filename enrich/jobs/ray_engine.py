@@ -282,7 +282,7 @@ def run_on_ray(
     settings: Settings | None = None,
 ) -> RunSummary:
     """Run (or resume) the definition on Ray; the arguments and the summary are those of ``run_enrichment``."""
-    from enrich.vocab.loader import read_trees, vocabulary_snapshot
+    from enrich.vocab.loader import vocabulary_snapshot
 
     options = options or RayOptions()
     options.check()
@@ -307,7 +307,8 @@ def run_on_ray(
         scheduler = _Scheduler(ray, cluster, job, definition, options)
         try:
             cards, placement = scheduler.start()
-            writer = ProvenanceWriter(store, graphs, allowed_concepts(read_trees(store, graphs), load_facets()))
+            # The driver only starts and finishes the run: the batch writers check suggestions against the trees.
+            writer = ProvenanceWriter(store, graphs)
             begun = start_or_resume(
                 store, graphs, writer, definition, cards, vocabulary, resume, auto_resume, run_id, engine="ray"
             )
