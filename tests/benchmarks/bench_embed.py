@@ -45,20 +45,13 @@ from enrich.records_admin import list_records
 from enrich.settings import Settings
 from enrich.store.embedded import EmbeddedStore
 from tests.benchmarks.synthetic_edm import BASE, write_rdf_xml
+from tests.ingest.support import BASE_IRI, make_settings
 
-BASE_IRI = "https://data.heritage-enrich.example/"
 RUN_BATCH = 256
 
 
 def _settings(workdir: Path, name: str) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        base_iri=BASE_IRI,
-        store=str(workdir / name / "store"),
-        data_dir=str(workdir / name / "data"),
-        remote_query_url=None,
-        remote_update_url=None,
-        remote_gsp_url=None,
-    )
+    return make_settings(store=str(workdir / name / "store"), data_dir=str(workdir / name / "data"))
 
 
 def _photos(folder: Path, count: int, size: tuple[int, int]) -> None:

@@ -41,8 +41,8 @@ from enrich.namespaces import DC, DCTERMS, EDM, ORE, RDF_TYPE, Graphs
 from enrich.records_admin import list_records
 from enrich.settings import Settings
 from enrich.store.embedded import EmbeddedStore
+from tests.ingest.support import BASE_IRI, make_settings
 
-BASE_IRI = "https://data.heritage-enrich.example/"
 GRAPHS = Graphs(BASE_IRI)
 RUN_BATCH = 64
 EX = "http://example.org/"
@@ -76,14 +76,7 @@ def write_records(path: Path, count: int) -> None:
 
 
 def _settings(workdir: Path) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        base_iri=BASE_IRI,
-        store=str(workdir / "store"),
-        data_dir=str(workdir / "data"),
-        remote_query_url=None,
-        remote_update_url=None,
-        remote_gsp_url=None,
-    )
+    return make_settings(store=str(workdir / "store"), data_dir=str(workdir / "data"))
 
 
 def bench(workdir: Path, records: int, rounds: int, card: str | None) -> dict[str, Any]:

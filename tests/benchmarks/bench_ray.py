@@ -35,6 +35,7 @@ from enrich.store.embedded import EmbeddedStore
 from enrich.store.remote import RemoteStore
 from tests.benchmarks.bench_lexical import BASE_IRI, _prepare
 from tests.conftest import _stop, _wait_until_ready, free_port, oxigraph_binary
+from tests.ingest.support import make_settings
 from tests.ml.tiny import tiny_text_encoder_spec
 
 
@@ -45,15 +46,7 @@ def _definition(card: Path) -> RunDefinition:
 
 
 def _settings(store: str, data_dir: Path) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        base_iri=BASE_IRI,
-        store=store,
-        data_dir=str(data_dir),
-        remote_query_url=None,
-        remote_update_url=None,
-        remote_gsp_url=None,
-        remote_timeout_s=600.0,
-    )
+    return make_settings(store=store, data_dir=str(data_dir), remote_timeout_s=600.0)
 
 
 def _served(location: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -42,8 +42,8 @@ from enrich.namespaces import DC, EDM, ORE, RDF_TYPE, Graphs
 from enrich.records_admin import list_records
 from enrich.settings import Settings
 from enrich.store.embedded import EmbeddedStore
+from tests.ingest.support import BASE_IRI, make_settings
 
-BASE_IRI = "https://data.heritage-enrich.example/"
 EX = "http://bench.example.org/"
 RUN_BATCH = 256
 MAX_NEW_TOKENS = 12
@@ -54,14 +54,7 @@ MOTIFS = ["운학문", "모란문", "어문", "연화문", "용문", "초화문"
 
 
 def _settings(workdir: Path, name: str) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        base_iri=BASE_IRI,
-        store=str(workdir / name / "store"),
-        data_dir=str(workdir / name / "data"),
-        remote_query_url=None,
-        remote_update_url=None,
-        remote_gsp_url=None,
-    )
+    return make_settings(store=str(workdir / name / "store"), data_dir=str(workdir / name / "data"))
 
 
 def _records(count: int) -> list[tuple[str, str]]:
