@@ -27,12 +27,18 @@ from enrich.classify.train import TrainConfig
 from enrich.generation.storage import generated_root
 from enrich.ingest.errors import InputError
 from enrich.models.cards import ModelSpec, load_spec
-from enrich.namespaces import ENR
 from enrich.settings import Settings
 from enrich.store.embedded import EmbeddedStore
-from enrich.vocab import loader
-from tests.ingest.support import GRAPHS, ingest, make_settings
-from tests.ml.test_classify_store import LEAVES, V, command, put_vectors, record_lines, vocabulary_turtle
+from tests.ingest.support import GRAPHS, make_settings
+from tests.ml.test_classify_store import (
+    LEAVES,
+    V,
+    command,
+    ingest_lines,
+    load_test_vocabulary,
+    put_vectors,
+    record_lines,
+)
 from tests.ml.tiny_diffusion import tiny_diffusion_spec
 
 RARE = ("granite", "wool")
@@ -57,21 +63,13 @@ class Collection:
 def collection(tmp_path_factory: pytest.TempPathFactory, tiny_clip: ModelSpec) -> Iterator[Collection]:
     root = tmp_path_factory.mktemp("augment")
     store = EmbeddedStore()
-    vocab = root / "materials.ttl"
-    vocab.write_text(vocabulary_turtle(), encoding="utf-8")
-    loader.load(store, GRAPHS, loader.read_file(vocab), "test-materials", str(vocab))
+    load_test_vocabulary(store, root)
     leaves = [leaf for _, leaf in LEAVES]
     chosen = [leaf for leaf in leaves for _ in range(N_RARE if leaf in RARE else N_COMMON)]
     lines: list[str] = []
     for i, leaf in enumerate(chosen):
         lines += record_lines(i, f"Object {i}", leaf)
-    source = root / "records.nt"
-    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ingest(store, [source], validate=False)
-    ids = {
-        row["cho"].value.rsplit("/", 1)[-1]: row["r"].value.rsplit("/", 1)[-1]
-        for row in store.select(f"SELECT ?r ?cho WHERE {{ GRAPH <{GRAPHS.system}> {{ ?r <{ENR}cho> ?cho }} }}")
-    }
+    ids = ingest_lines(store, root, lines)
     top_of = {leaf: top for top, leaf in LEAVES}
     truth = {ids[str(i)]: (top_of[leaf], leaf) for i, leaf in enumerate(chosen)}
     data_dir = root / "data"

@@ -34,9 +34,15 @@ from enrich.review import list_suggestions
 from enrich.settings import Settings
 from enrich.store.base import Store, text
 from enrich.store.embedded import EmbeddedStore
-from enrich.vocab import loader
 from tests.ingest.support import GRAPHS, ingest, make_settings
-from tests.ml.test_classify_store import LEAVES, V, put_vectors, record_lines, vocabulary_turtle
+from tests.ml.test_classify_store import (
+    LEAVES,
+    V,
+    ingest_lines,
+    load_test_vocabulary,
+    put_vectors,
+    record_lines,
+)
 from tests.ml.tiny_diffusion import tiny_diffusion_spec
 from tests.ml.tiny_translation import tiny_marian_spec
 
@@ -88,25 +94,16 @@ def _edm(photo: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load_vocabulary(store: Store, root: Path) -> None:
-    vocab = root / "materials.ttl"
-    vocab.write_text(vocabulary_turtle(), encoding="utf-8")
-    loader.load(store, GRAPHS, loader.read_file(vocab), "test-materials", str(vocab))
-
-
 def _train_classifier(root: Path, clip: ModelSpec) -> tuple[TrainedClassifier, Path]:
     """A tiny materials head over synthetic image vectors of the tiny CLIP card, trained on a labelled
     collection of its own (its own store and data directory, so the chain's caches hold only its records)."""
     store = EmbeddedStore()
-    _load_vocabulary(store, root)
+    load_test_vocabulary(store, root)
     chosen = [leaf for _, leaf in LEAVES for _ in range(4)]
-    source = root / "labelled.nt"
     lines = [line for i, leaf in enumerate(chosen) for line in record_lines(i, f"Object {i}", leaf)]
-    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ingest(store, [source], validate=False)
+    ids = ingest_lines(store, root, lines)
     top_of = {leaf: top for top, leaf in LEAVES}
-    leaf_of = {rid: chosen[int(cho.rsplit("/", 1)[1])] for rid, cho, _, _ in list_records(store, GRAPHS, 1000)}
-    truth = {rid: (top_of[leaf], leaf) for rid, leaf in leaf_of.items()}
+    truth = {ids[str(i)]: (top_of[leaf], leaf) for i, leaf in enumerate(chosen)}
     data_dir = str(root / "data")
     put_vectors(Path(data_dir), clip, truth, "image", dim=32, seed=1)
     request = TrainRequest("chain-classifier", ("materials",), ensemble=False)
@@ -129,7 +126,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory, tiny_clip: ModelSpec) -> Ite
     marian = tiny_marian_spec(tmp / "marian").save(tmp / "tiny-marian.yaml")
     diffusion = tiny_diffusion_spec(tmp / "diffusion").save(tmp / "tiny-diffusion.yaml")
     clip = tiny_clip.save(tmp / "tiny-clip.yaml")
-    _load_vocabulary(store, tmp)
+    load_test_vocabulary(store, tmp)
     classifier, artefact = _train_classifier(tmp_path_factory.mktemp("labelled"), load_spec(clip))
     definition = RunDefinition.of(
         [

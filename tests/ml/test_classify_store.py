@@ -36,6 +36,7 @@ from enrich.namespaces import DC, DCTERMS, EDM, ENR, ORE, PROV, RDF_TYPE
 from enrich.provenance import ProvenanceWriter
 from enrich.review import approve, list_suggestions, reject
 from enrich.settings import Settings
+from enrich.store.base import Store
 from enrich.store.embedded import EmbeddedStore
 from enrich.suggestion import ModelCard, SuggestedValue, Suggestion
 from enrich.vocab import loader
@@ -123,13 +124,29 @@ def put_vectors(
     cache.link_records(card.hash, modality, {rid: [c] for rid, c in zip(ids, contents, strict=True)})
 
 
+def load_test_vocabulary(store: Store, root: Path) -> None:
+    """The test materials vocabulary (:func:`vocabulary_turtle`), loaded as ``test-materials``."""
+    vocab = root / "materials.ttl"
+    vocab.write_text(vocabulary_turtle(), encoding="utf-8")
+    loader.load(store, GRAPHS, loader.read_file(vocab), "test-materials", str(vocab))
+
+
+def ingest_lines(store: Store, root: Path, lines: list[str]) -> dict[str, str]:
+    """Ingest N-Triples lines (unvalidated); the record ids by the last path segment of their CHO IRI."""
+    source = root / "records.nt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest(store, [source], validate=False)
+    return {
+        row["cho"].value.rsplit("/", 1)[-1]: row["r"].value.rsplit("/", 1)[-1]
+        for row in store.select(f"SELECT ?r ?cho WHERE {{ GRAPH <{GRAPHS.system}> {{ ?r <{ENR}cho> ?cho }} }}")
+    }
+
+
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collection]:
     root = tmp_path_factory.mktemp("classify-store")
     store = EmbeddedStore()
-    vocab = root / "materials.ttl"
-    vocab.write_text(vocabulary_turtle(), encoding="utf-8")
-    loader.load(store, GRAPHS, loader.read_file(vocab), "test-materials", str(vocab))
+    load_test_vocabulary(store, root)
 
     rng = np.random.default_rng(7)
     truth_by_n: dict[int, tuple[str, str]] = {}
@@ -141,14 +158,7 @@ def collection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collection]
         truth_by_n[i] = (top, leaf)
         # 170 records carry their material in their data; the rest only through review (below).
         lines += record_lines(i, title, leaf if i < 170 else None)
-    source = root / "records.nt"
-    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ingest(store, [source], validate=False)
-
-    ids = {
-        row["cho"].value.rsplit("/", 1)[-1]: row["r"].value.rsplit("/", 1)[-1]
-        for row in store.select(f"SELECT ?r ?cho WHERE {{ GRAPH <{GRAPHS.system}> {{ ?r <{ENR}cho> ?cho }} }}")
-    }
+    ids = ingest_lines(store, root, lines)
     truth = {ids[str(n)]: pair for n, pair in truth_by_n.items()}
     # Records 170-189: their material suggested and approved; 190-199: only a wrong material, rejected.
     # Records 0-9 also get a wrong material rejected (negatives beside their positives).

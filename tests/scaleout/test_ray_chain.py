@@ -26,7 +26,8 @@ from enrich.namespaces import ENR
 from enrich.store.base import Store
 from tests.ingest.support import ingest, make_settings
 from tests.jobs.support import GRAPHS, suggestion_state
-from tests.ml.test_chain import RECORDS, _edm, _load_vocabulary, _train_classifier
+from tests.ml.test_chain import RECORDS, _edm, _train_classifier
+from tests.ml.test_classify_store import load_test_vocabulary
 from tests.ml.tiny import tiny_clip_spec
 from tests.ml.tiny_diffusion import tiny_diffusion_spec
 from tests.ml.tiny_translation import tiny_marian_spec
@@ -79,7 +80,7 @@ def test_the_cats_chain_on_ray_writes_what_the_local_engine_writes(
         remote_store.update("DROP ALL")
         shutil.rmtree(data_dir, ignore_errors=True)
         ingest(remote_store, [source])
-        _load_vocabulary(remote_store, tmp_path)
+        load_test_vocabulary(remote_store, tmp_path)
         if engine == "local":
             summary = run_enrichment(remote_store, GRAPHS, definition, settings=settings, batch_size=2)
         else:
