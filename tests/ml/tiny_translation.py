@@ -39,6 +39,26 @@ def _corpus_lines() -> list[str]:
     return [text for pair in CORPUS for text in pair]
 
 
+def _sentencepiece(work: Path, **special_ids: int) -> Path:
+    """A unigram SentencePiece model (150 pieces) trained on :data:`CORPUS` in ``work``; ``special_ids`` as
+    SentencePiece's trainer takes them (``bos_id=-1``…). Returns the ``.model`` file."""
+    import sentencepiece as spm
+
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "corpus.txt").write_text("\n".join(_corpus_lines() * 3), encoding="utf-8")
+    spm.SentencePieceTrainer.train(
+        input=str(work / "corpus.txt"),
+        model_prefix=str(work / "spm"),
+        vocab_size=150,
+        model_type="unigram",
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        minloglevel=2,
+        **special_ids,
+    )
+    return work / "spm.model"
+
+
 def tiny_marian_spec(
     tmp_dir: Path, seed: int = 0, max_new_tokens: int = 12, d_model: int = 32, **extra: object
 ) -> ModelSpec:
@@ -49,21 +69,7 @@ def tiny_marian_spec(
 
     work = tmp_dir / "marian-build"
     target = tmp_dir / "tiny-marian"
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "corpus.txt").write_text("\n".join(_corpus_lines() * 3), encoding="utf-8")
-    spm.SentencePieceTrainer.train(
-        input=str(work / "corpus.txt"),
-        model_prefix=str(work / "spm"),
-        vocab_size=150,
-        model_type="unigram",
-        character_coverage=1.0,
-        hard_vocab_limit=False,
-        bos_id=-1,
-        eos_id=-1,
-        unk_id=0,
-        minloglevel=2,
-    )
-    pieces = spm.SentencePieceProcessor(model_file=str(work / "spm.model"))
+    pieces = spm.SentencePieceProcessor(model_file=str(_sentencepiece(work, bos_id=-1, eos_id=-1, unk_id=0)))
     # Marian's layout: </s> 0, <unk> 1, the pieces, <pad> last (it also starts every decoder sequence).
     vocab = {"</s>": 0, "<unk>": 1}
     for index in range(pieces.get_piece_size()):
@@ -156,24 +162,11 @@ def tiny_causal_spec(tmp_dir: Path, seed: int = 0, **extra: object) -> ModelSpec
 def tiny_nllb_spec(tmp_dir: Path, seed: int = 0) -> ModelSpec:
     """A random M2M100 architecture with an NLLB tokenizer (FLORES-200 language codes) on a SentencePiece
     model trained on :data:`CORPUS`: the ``nllb`` family's language handling, end to end."""
-    import sentencepiece as spm
     import torch
     from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
 
-    work = tmp_dir / "nllb-build"
     target = tmp_dir / "tiny-nllb"
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "corpus.txt").write_text("\n".join(_corpus_lines() * 3), encoding="utf-8")
-    spm.SentencePieceTrainer.train(
-        input=str(work / "corpus.txt"),
-        model_prefix=str(work / "spm"),
-        vocab_size=150,
-        model_type="unigram",
-        character_coverage=1.0,
-        hard_vocab_limit=False,
-        minloglevel=2,
-    )
-    tokenizer = NllbTokenizer(vocab_file=str(work / "spm.model"))
+    tokenizer = NllbTokenizer(vocab_file=str(_sentencepiece(tmp_dir / "nllb-build")))
     config = M2M100Config(
         vocab_size=len(tokenizer),
         d_model=32,
